@@ -1,0 +1,126 @@
+/*
+ * crypto/cert.h - the agency's trust objects: enrolment requests, device
+ * certificates and the roster. All are byte-exact binary formats
+ * (docs/FORMATS.md), little-endian, versioned, signed over the exact bytes
+ * as stored; parsers verify the signature over the bytes they were given and
+ * never re-serialise.
+ *
+ * request v1  (made by a device, self-signed: proof it holds the key)
+ *   "CWRQ" | u8 version=1 | u8 role | i64 created_at (unix s)
+ *   | sign_pk[32] | box_pk[32] | str16 name | sig[64] by sign_pk
+ *
+ * certificate v1  (made by the org key)
+ *   "CWCT" | u8 version=1 | u8 role | i64 issued_at | i64 not_after (0: none)
+ *   | org_pk[32] | sign_pk[32] | box_pk[32] | str16 name | sig[64] by org_pk
+ *
+ * roster v1  (made by the org key; a chain: each names its predecessor)
+ *   "CWRS" | u8 version=1 | u64 seq (1 for the first) | i64 issued_at
+ *   | org_pk[32] | prev[32] (BLAKE2b-256 of the previous roster; zeros for seq 1)
+ *   | str16 org_name | u32 count | count x ( u8 type | u32 len | bytes )
+ *   | sig[64] by org_pk
+ *   entry type 1: a certificate (bytes as above, same org_pk)
+ *
+ * enrolment package (what `org enroll` writes and `org join` reads)
+ *   "CWEP" | u8 version=1 | u32 cert_len | cert | u32 roster_len | roster
+ *
+ * Names: 1 to 64 bytes of UTF-8, no control characters.
+ */
+#ifndef CW_CERT_H
+#define CW_CERT_H
+
+#include "../util/buf.h"
+#include "keys.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_NAME_MAX 64
+#define CW_ROSTER_MAX_ENTRIES 100000
+#define CW_CERT_MAX_BYTES 1024
+#define CW_ROSTER_MAX_BYTES ((size_t)64 << 20)
+
+typedef enum {
+	CW_ROLE_COORDINATOR = 1,
+	CW_ROLE_HUB = 2,
+	CW_ROLE_CLINIC = 3,
+	CW_ROLE_DOCTOR = 4
+} cw_role;
+
+/* "coordinator", "hub", "clinic", "doctor"; "unknown" otherwise. */
+const char *cw_role_name(int role);
+/* CW_EINVALID (message set) for anything else. */
+int cw_role_parse(cw_role *out, const char *name);
+
+typedef struct {
+	cw_role role;
+	int64_t created_at;
+	uint8_t sign_pk[CW_PK_BYTES];
+	uint8_t box_pk[CW_PK_BYTES];
+	char name[CW_NAME_MAX + 1];
+	char device_id[CW_DEVICE_ID_LEN + 1];
+} cw_request;
+
+typedef struct {
+	cw_role role;
+	int64_t issued_at;
+	int64_t not_after;
+	uint8_t org_pk[CW_PK_BYTES];
+	uint8_t sign_pk[CW_PK_BYTES];
+	uint8_t box_pk[CW_PK_BYTES];
+	char name[CW_NAME_MAX + 1];
+	char device_id[CW_DEVICE_ID_LEN + 1];
+	uint8_t hash[CW_HASH_BYTES]; /* BLAKE2b-256 of the certificate bytes */
+} cw_cert;
+
+/* Requests. */
+int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role,
+                      int64_t now);
+/* CW_EINVALID malformed, CW_EVERIFY bad self-signature. */
+int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Certificates. */
+int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role,
+                  int64_t now, int64_t not_after);
+/* Checks structure and that the signature is by the org_pk inside; the
+ * caller must still check that org_pk is the org it trusts. */
+int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Rosters. */
+typedef struct cw_roster cw_roster;
+
+/* Parse and verify a roster: its signature by its org_pk and every entry
+ * (certificates signed by that same org key). */
+int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
+	__attribute__((warn_unused_result));
+
+/* Build and sign the next roster: prev is the current one (NULL for the
+ * first), certs are the entries (each a certificate as bytes). */
+int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const cw_roster *prev,
+                    const cw_buf *certs, size_t ncerts, int64_t now);
+
+uint64_t cw_roster_seq(const cw_roster *r);
+int64_t cw_roster_issued_at(const cw_roster *r);
+const uint8_t *cw_roster_org_pk(const cw_roster *r);
+const char *cw_roster_org_name(const cw_roster *r);
+const uint8_t *cw_roster_hash(const cw_roster *r); /* BLAKE2b-256 of its bytes */
+const uint8_t *cw_roster_prev(const cw_roster *r);
+size_t cw_roster_count(const cw_roster *r);
+/* Entry i, borrowed until cw_roster_free. */
+const cw_cert *cw_roster_cert(const cw_roster *r, size_t i);
+/* The raw bytes of entry i (for building the next roster). */
+void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len);
+/* Index of the certificate for sign_pk, or -1. */
+long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES]);
+void cw_roster_free(cw_roster *r);
+
+/* Enrolment packages. */
+int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const uint8_t *roster,
+                       size_t roster_len);
+/* Splits a package; the parts are borrowed from data. Structure only:
+ * parse each part with cw_cert_parse / cw_roster_parse. */
+int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
+                       size_t *roster_len, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * crypto/vfs.h - the encrypted SQLite VFS.
+ *
+ * A shim over the platform VFS that encrypts every page of the main
+ * database, its rollback journal and its WAL (and any other file SQLite
+ * asks it for) with XChaCha20-Poly1305 under one 32-byte page key.
+ *
+ *   main database: pages of CW_VFS_PAGE_SIZE bytes encrypted in place; the
+ *     last CW_VFS_RESERVE bytes of each page (SQLite's reserved bytes) hold
+ *     the 24-byte random nonce and the 16-byte tag; additional data is the
+ *     file kind and the page number. The file is exactly SQLite's size.
+ *   journal, WAL, others: the logical file is cut into units (the WAL: its
+ *     32-byte header, then one unit per frame; others: 4096-byte blocks);
+ *     each unit is stored followed by its nonce and tag, additional data =
+ *     file kind and unit number.
+ *
+ * A unit or page that fails authentication makes the read fail with
+ * SQLITE_IOERR_DATA and is remembered (cw_vfs_failure) so the caller can
+ * name the file and page. The database must use page size CW_VFS_PAGE_SIZE
+ * and CW_VFS_RESERVE reserved bytes, set before its first write (see
+ * cw_vfs_prepare_db). No SQLite type appears here: the VFS is registered
+ * under cw_vfs_name() and opened with sqlite3_open_v2(..., name).
+ */
+#ifndef CW_VFS_H
+#define CW_VFS_H
+
+#include "secret.h"
+
+#define CW_VFS_PAGE_SIZE 4096
+#define CW_VFS_RESERVE 40 /* 24-byte nonce + 16-byte tag */
+
+typedef struct cw_vfs cw_vfs;
+
+/* Register a new encrypting VFS using a copy of `key` (32 bytes). Each call
+ * registers a distinct VFS with a unique name; it is not made the default. */
+int cw_vfs_new(cw_vfs **out, const cw_secret *key);
+
+/* The name to pass to sqlite3_open_v2; borrowed until cw_vfs_free. */
+const char *cw_vfs_name(const cw_vfs *v);
+
+/* When the last failed read was an authentication failure: a description
+ * such as "store.db page 17" or "store.db-wal frame 3", else NULL. Borrowed
+ * until the next read through this VFS. */
+const char *cw_vfs_failure(const cw_vfs *v);
+void cw_vfs_clear_failure(cw_vfs *v);
+
+/* Unregister and wipe the key. Every database opened through it must have
+ * been closed first. NULL-safe. */
+void cw_vfs_free(cw_vfs *v);
+
+#endif

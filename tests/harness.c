@@ -1,0 +1,80 @@
+/* tests/harness.c - runs cw_tests[], prints the totals. */
+#define _GNU_SOURCE
+#include "harness.h"
+#include "crypto/secret.h"
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cw_test_failed;
+static char tmp_root[256];
+
+void cw_test_fail(const char *file, int line, const char *expr, const char *extra)
+{
+	cw_test_failed = 1;
+	fprintf(stderr, "  FAIL %s:%d: %s%s%s\n", file, line, expr, extra ? " -- " : "",
+	        extra ? extra : "");
+}
+
+const char *cw_test_tmpdir(void)
+{
+	static char dir[300];
+	static int counter;
+
+	if (tmp_root[0] == '\0') {
+		const char *base = getenv("TMPDIR");
+
+		snprintf(tmp_root, sizeof(tmp_root), "%s/cwtest.XXXXXX", base ? base : "/tmp");
+		if (mkdtemp(tmp_root) == NULL) {
+			perror("mkdtemp");
+			exit(2);
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/t%d", tmp_root, ++counter);
+	if (mkdir(dir, 0700) != 0) {
+		perror(dir);
+		exit(2);
+	}
+	return dir;
+}
+
+static void remove_tmp(void)
+{
+	char cmd[300];
+
+	if (tmp_root[0] && !getenv("CW_KEEP_TMP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmp_root);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+	const cw_test *t;
+
+	if (cw_secret_startup() < 0) {
+		fprintf(stderr, "startup: %s\n", cw_error_last());
+		return 2;
+	}
+	atexit(remove_tmp);
+	for (t = cw_tests; t->name; t++) {
+		if (argc > 1 && strstr(t->name, argv[1]) == NULL)
+			continue;
+		cw_test_failed = 0;
+		cw_error_clear();
+		t->fn();
+		if (cw_test_failed) {
+			fprintf(stderr, "not ok - %s\n", t->name);
+			failed++;
+		} else {
+			printf("ok - %s\n", t->name);
+			passed++;
+		}
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,2 +1,159 @@
+/* cli/main.c - global options, dispatch, and the one table from error code
+ * to exit status. */
+#include "cli.h"
+#include "crypto/secret.h"
+#include "util/error.h"
+
 #include <stdio.h>
-int main(void) { puts("caseway"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} command;
+
+static const command commands[] = {
+	{ "init", cmd_init,
+	  "caseway init --name NAME [--role coordinator|hub|clinic|doctor]\n"
+	  "             [--kdf-memory MiB] [--kdf-passes N]\n"
+	  "  Make a new node in the home folder: device keys sealed under your passphrase\n"
+	  "  and an empty encrypted store." },
+	{ "whoami", cmd_whoami,
+	  "caseway whoami [--request [-o FILE] | --cert [-o FILE]]\n"
+	  "  Show this device: id, name, role, keys, agency.\n"
+	  "  --request  write an enrolment request to send to head office\n"
+	  "  --cert     write this device's certificate (with the agency roster)" },
+	{ "passwd", cmd_passwd,
+	  "caseway passwd [--new-passphrase-file F] [--kdf-memory MiB] [--kdf-passes N]\n"
+	  "  Change the passphrase (new one from CASEWAY_NEW_PASSPHRASE, the file, or a prompt)." },
+	{ "verify", cmd_verify,
+	  "caseway verify\n"
+	  "  Check the keystore, the certificate, the roster and every page of the store." },
+	{ "org", cmd_org,
+	  "caseway org create --name NAME [--kdf-memory MiB] [--kdf-passes N]\n"
+	  "caseway org enroll REQUEST --role ROLE [-o CERT] [--org-key FILE]\n"
+	  "caseway org join CERT\n"
+	  "caseway org roster\n"
+	  "  The agency: its key (on the head-office node), device certificates, the roster." },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The one table from error code to exit status (docs/USER-GUIDE.md). */
+static int exit_status(int code)
+{
+	switch (code) {
+	case CW_OK: return 0;
+	case CW_EINVALID: return 2;
+	case CW_ELOCKED: return 3;
+	case CW_EVERIFY: return 4;
+	case CW_EWAIT: return 5;
+	default: return 1;
+	}
+}
+
+static void usage_all(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "caseway %s - offline-first case records for medical-travel coordinators\n\n"
+	           "Global options: --home DIR, --json, --passphrase-file F, -q, --version\n\n",
+	        CW_VERSION);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "%s\n\n", commands[i].usage);
+	fprintf(f, "Exit codes: 0 ok, 1 failed, 2 usage, 3 wrong passphrase or locked,\n"
+	           "4 verification failed, 5 waiting for earlier bundles.\n");
+}
+
+static const command *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Take the global options out of argv wherever they stand. */
+static int take_globals(int *argc, char **argv)
+{
+	int i, o = 0;
+
+	for (i = 0; i < *argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			cli_g.json = 1;
+			continue;
+		}
+		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			cli_g.quiet = 1;
+			continue;
+		}
+		if (strcmp(a, "--home") == 0)
+			slot = &cli_g.home_flag;
+		else if (strcmp(a, "--passphrase-file") == 0)
+			slot = &cli_g.passphrase_file;
+		if (slot) {
+			if (i + 1 >= *argc)
+				return cw_error(CW_EINVALID, "%s needs a value", a);
+			*slot = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--home=", 7) == 0) {
+			cli_g.home_flag = a + 7;
+			continue;
+		}
+		if (strncmp(a, "--passphrase-file=", 18) == 0) {
+			cli_g.passphrase_file = a + 18;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	*argc = o;
+	return CW_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const command *cmd;
+	int error;
+
+	argc--;
+	argv++;
+	if ((error = take_globals(&argc, argv)) < 0)
+		goto fail;
+	if (argc == 0) {
+		usage_all(stderr);
+		return 2;
+	}
+	if (strcmp(argv[0], "--version") == 0 || strcmp(argv[0], "version") == 0) {
+		printf("caseway %s\n", CW_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0) {
+		if (argc > 1 && (cmd = find(argv[1])) != NULL) {
+			printf("%s\n", cmd->usage);
+			return 0;
+		}
+		usage_all(stdout);
+		return 0;
+	}
+	if ((cmd = find(argv[0])) == NULL) {
+		error = cw_error(CW_EINVALID, "unknown command '%s' (see `caseway help`)", argv[0]);
+		goto fail;
+	}
+	if ((error = cw_secret_startup()) < 0)
+		goto fail;
+	if ((error = cmd->run(argc - 1, argv + 1)) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "caseway: %s\n", cw_error_last());
+	return exit_status(error);
+}

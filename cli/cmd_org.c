@@ -1,0 +1,214 @@
+/* cli/cmd_org.c - org create, enroll, join, roster. */
+#include "cli.h"
+#include "crypto/armor.h"
+#include "node/org.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOPTS(o) (sizeof(o) / sizeof((o)[0]))
+#define SMALL_FILE_CAP ((size_t)1 << 20)
+#define PACKAGE_CAP ((size_t)80 << 20)
+
+static int org_create(int argc, char **argv)
+{
+	cli_opt opts[] = { { "--name", 1, NULL }, { "--kdf-memory", 1, NULL },
+		               { "--kdf-passes", 1, NULL } };
+	const char *pos[1], *name;
+	size_t npos;
+	cw_kdf_cost cost;
+	cw_home *h = NULL;
+	cw_cert cert;
+	char fp[40];
+	int error;
+
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 0, &npos)) < 0 ||
+	    (error = cli_kdf_cost(&cost, cli_opt_value(opts, NOPTS(opts), "--kdf-memory"),
+	                          cli_opt_value(opts, NOPTS(opts), "--kdf-passes"))) < 0)
+		goto done;
+	if ((name = cli_opt_value(opts, NOPTS(opts), "--name")) == NULL) {
+		error = cw_error(CW_EINVALID, "org create needs --name AGENCY");
+		goto done;
+	}
+	if ((error = cli_open_home(&h)) < 0 ||
+	    (error = cw_org_create(h, name, (const char *)cw_secret_data(cli_last_passphrase()),
+	                           cw_secret_len(cli_last_passphrase()), &cost)) < 0 ||
+	    (error = cw_org_cert(&cert, h)) < 0)
+		goto done;
+	cw_keys_fingerprint(fp, cert.org_pk);
+	if (cli_g.json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "agency", name);
+		cJSON_AddStringToObject(doc, "fingerprint", fp);
+		cJSON_AddStringToObject(doc, "hub", cert.device_id);
+		cli_json_print(doc);
+	}
+	cli_say("Agency '%s' created. Agency key fingerprint: %s", name, fp);
+	cli_say("This node (%s) is enrolled as the hub. The agency key is in %s/org.key: "
+	        "keep a copy offline.", cert.device_id, cw_home_dir(h));
+done:
+	cw_home_free(h);
+	return error;
+}
+
+static int org_enroll(int argc, char **argv)
+{
+	cli_opt opts[] = { { "--role", 1, NULL }, { "-o", 1, NULL }, { "--org-key", 1, NULL } };
+	const char *pos[1], *r;
+	size_t npos;
+	cw_role role;
+	cw_home *h = NULL;
+	cw_keys *org = NULL;
+	cw_buf in = CW_BUF_INIT, req = CW_BUF_INIT, pkg = CW_BUF_INIT, text = CW_BUF_INIT;
+	cw_cert cert;
+	int error;
+
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
+		goto done;
+	if (npos != 1 || (r = cli_opt_value(opts, NOPTS(opts), "--role")) == NULL) {
+		error = cw_error(CW_EINVALID, "usage: caseway org enroll REQUEST --role ROLE [-o CERT]");
+		goto done;
+	}
+	if ((error = cw_role_parse(&role, r)) < 0 ||
+	    (error = cli_read_input(&in, pos[0], SMALL_FILE_CAP)) < 0)
+		goto done;
+	if ((error = cw_armor_decode(&req, "request", in.data, in.len)) < 0) {
+		error = cw_error(CW_EVERIFY, "%s: %s", pos[0], cw_error_last());
+		goto done;
+	}
+	if ((error = cli_open_home(&h)) < 0 ||
+	    (error = cw_org_unlock(&org, h, cli_opt_value(opts, NOPTS(opts), "--org-key"),
+	                           (const char *)cw_secret_data(cli_last_passphrase()),
+	                           cw_secret_len(cli_last_passphrase()))) < 0 ||
+	    (error = cw_org_enroll(&pkg, &cert, h, org, req.data, req.len, role)) < 0 ||
+	    (error = cw_armor_encode(&text, "cert", pkg.data, pkg.len)) < 0 ||
+	    (error = cli_write_output(cli_opt_value(opts, NOPTS(opts), "-o"), text.data, text.len)) < 0)
+		goto done;
+	if (cli_opt_value(opts, NOPTS(opts), "-o") && !cli_g.quiet)
+		fprintf(stderr, "Enrolled '%s' (device %s) as %s. Send %s back to that device.\n",
+		        cert.name, cert.device_id, cw_role_name(cert.role),
+		        cli_opt_value(opts, NOPTS(opts), "-o"));
+done:
+	cw_keys_free(org);
+	cw_home_free(h);
+	cw_buf_dispose(&in);
+	cw_buf_dispose(&req);
+	cw_buf_dispose(&pkg);
+	cw_buf_dispose(&text);
+	return error;
+}
+
+static int org_join(int argc, char **argv)
+{
+	const char *pos[1];
+	size_t npos;
+	cw_home *h = NULL;
+	cw_buf in = CW_BUF_INIT, pkg = CW_BUF_INIT;
+	cw_cert cert;
+	cw_roster *r = NULL;
+	char fp[40];
+	int error;
+
+	if ((error = cli_parse(argc, argv, NULL, 0, pos, 1, &npos)) < 0)
+		goto done;
+	if (npos != 1) {
+		error = cw_error(CW_EINVALID, "usage: caseway org join CERT");
+		goto done;
+	}
+	if ((error = cli_read_input(&in, pos[0], PACKAGE_CAP)) < 0)
+		goto done;
+	if ((error = cw_armor_decode(&pkg, "cert", in.data, in.len)) < 0) {
+		error = cw_error(CW_EVERIFY, "%s: %s", pos[0], cw_error_last());
+		goto done;
+	}
+	if ((error = cli_open_home(&h)) < 0 || (error = cw_org_join(h, pkg.data, pkg.len, &cert)) < 0 ||
+	    (error = cw_org_roster(&r, h)) < 0)
+		goto done;
+	cw_keys_fingerprint(fp, cert.org_pk);
+	if (cli_g.json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "agency", cw_roster_org_name(r));
+		cJSON_AddStringToObject(doc, "fingerprint", fp);
+		cJSON_AddStringToObject(doc, "role", cw_role_name(cert.role));
+		cli_json_print(doc);
+	}
+	cli_say("Joined agency '%s' as %s. Agency key fingerprint: %s", cw_roster_org_name(r),
+	        cw_role_name(cert.role), fp);
+	cli_say("Check this fingerprint with head office by phone before you sync.");
+done:
+	cw_roster_free(r);
+	cw_home_free(h);
+	cw_buf_dispose(&in);
+	cw_buf_dispose(&pkg);
+	return error;
+}
+
+static int org_roster(int argc, char **argv)
+{
+	const char *pos[1];
+	size_t npos, i;
+	cw_home *h = NULL;
+	cw_roster *r = NULL;
+	char fp[40], when[32];
+	cJSON *doc = NULL, *arr;
+	int error;
+
+	if ((error = cli_parse(argc, argv, NULL, 0, pos, 0, &npos)) < 0 ||
+	    (error = cli_open_home(&h)) < 0 || (error = cw_org_roster(&r, h)) < 0)
+		goto done;
+	cw_keys_fingerprint(fp, cw_roster_org_pk(r));
+	if (cli_g.json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "agency", cw_roster_org_name(r));
+		cJSON_AddStringToObject(doc, "fingerprint", fp);
+		cJSON_AddNumberToObject(doc, "version", (double)cw_roster_seq(r));
+		arr = cJSON_AddArrayToObject(doc, "devices");
+		for (i = 0; i < cw_roster_count(r); i++) {
+			const cw_cert *c = cw_roster_cert(r, i);
+			cJSON *d = cJSON_CreateObject();
+
+			cli_time(when, c->issued_at);
+			cJSON_AddStringToObject(d, "id", c->device_id);
+			cJSON_AddStringToObject(d, "name", c->name);
+			cJSON_AddStringToObject(d, "role", cw_role_name(c->role));
+			cJSON_AddStringToObject(d, "status", "active");
+			cJSON_AddStringToObject(d, "enrolled_at", when);
+			cJSON_AddItemToArray(arr, d);
+		}
+		cli_json_print(doc);
+		goto done;
+	}
+	printf("Agency %s, roster version %llu (agency key %s)\n\n", cw_roster_org_name(r),
+	       (unsigned long long)cw_roster_seq(r), fp);
+	printf("%-16s  %-11s  %-8s  %-20s  %s\n", "DEVICE", "ROLE", "STATUS", "ENROLLED", "NAME");
+	for (i = 0; i < cw_roster_count(r); i++) {
+		const cw_cert *c = cw_roster_cert(r, i);
+
+		cli_time(when, c->issued_at);
+		printf("%-16s  %-11s  %-8s  %-20s  %s\n", c->device_id, cw_role_name(c->role), "active",
+		       when, c->name);
+	}
+done:
+	cw_roster_free(r);
+	cw_home_free(h);
+	return error;
+}
+
+int cmd_org(int argc, char **argv)
+{
+	if (argc < 1)
+		return cw_error(CW_EINVALID, "usage: caseway org create|enroll|join|roster ...");
+	if (strcmp(argv[0], "create") == 0)
+		return org_create(argc - 1, argv + 1);
+	if (strcmp(argv[0], "enroll") == 0)
+		return org_enroll(argc - 1, argv + 1);
+	if (strcmp(argv[0], "join") == 0)
+		return org_join(argc - 1, argv + 1);
+	if (strcmp(argv[0], "roster") == 0)
+		return org_roster(argc - 1, argv + 1);
+	return cw_error(CW_EINVALID, "unknown org command '%s' (create, enroll, join, roster)", argv[0]);
+}

@@ -1,0 +1,465 @@
+/* node/org.c - org key, enrolment, trust anchors. */
+#include "org.h"
+#include "store_internal.h"
+#include "../util/error.h"
+#include "../util/file.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ORG_KEY_CAP 4096
+
+static const char sql_roster_newest[] =
+	"SELECT bytes FROM roster ORDER BY seq DESC LIMIT 1";
+static const char sql_roster_at[] = "SELECT hash FROM roster WHERE seq=?1";
+static const char sql_roster_add[] =
+	"INSERT INTO roster(seq, hash, bytes, received_at) VALUES(?1, ?2, ?3, ?4)";
+static const char sql_roster_all[] = "SELECT seq, bytes FROM roster ORDER BY seq";
+
+static int64_t now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int cw_org_roster(cw_roster **out, cw_home *h)
+{
+	cw_store *st = cw_home_store(h);
+	sqlite3_stmt *stmt = NULL;
+	int rc, error;
+
+	*out = NULL;
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_newest)) < 0)
+		return error;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		error = cw_error(CW_ENOTFOUND,
+		                 "this device is not enrolled with an agency yet: run `caseway org join CERT`");
+	else if (rc != SQLITE_ROW)
+		error = cw_store__error(st, rc, "reading the roster");
+	else if ((error = cw_roster_parse(out, sqlite3_column_blob(stmt, 0),
+	                                  (size_t)sqlite3_column_bytes(stmt, 0))) < 0)
+		error = cw_error(CW_EVERIFY, "the stored roster does not verify: %s", cw_error_last());
+	sqlite3_reset(stmt);
+	return error;
+}
+
+/* Add a verified roster to the history (inside the caller's transaction).
+ * Same seq and same bytes: nothing to do. */
+static int roster_store(cw_home *h, const cw_roster *r, const uint8_t *bytes, size_t len)
+{
+	cw_store *st = cw_home_store(h);
+	sqlite3_stmt *stmt = NULL;
+	cw_buf pinned = CW_BUF_INIT;
+	int rc, error;
+
+	error = cw_store_meta_get(st, "org.pk", &pinned);
+	if (error == CW_ENOTFOUND) {
+		if ((error = cw_store_meta_set(st, "org.pk", cw_roster_org_pk(r), CW_PK_BYTES)) < 0 ||
+		    (error = cw_store_meta_set(st, "org.name", cw_roster_org_name(r),
+		                               strlen(cw_roster_org_name(r)))) < 0)
+			goto done;
+	} else if (error < 0) {
+		goto done;
+	} else if (pinned.len != CW_PK_BYTES ||
+	           !cw_secret_equal(pinned.data, cw_roster_org_pk(r), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "the roster comes from a different agency key than the one "
+		                             "this node trusts");
+		goto done;
+	}
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_at)) < 0)
+		goto done;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)cw_roster_seq(r));
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		int same = sqlite3_column_bytes(stmt, 0) == CW_HASH_BYTES &&
+		           cw_secret_equal(sqlite3_column_blob(stmt, 0), cw_roster_hash(r), CW_HASH_BYTES);
+
+		sqlite3_reset(stmt);
+		error = same ? CW_OK
+		             : cw_error(CW_EVERIFY, "two different rosters claim number %llu: refused",
+		                        (unsigned long long)cw_roster_seq(r));
+		goto done;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		error = cw_store__error(st, rc, "reading the roster");
+		goto done;
+	}
+	/* The predecessor, when held, must be the one this roster names. */
+	if (cw_roster_seq(r) > 1) {
+		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)cw_roster_seq(r) - 1);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW &&
+		    !(sqlite3_column_bytes(stmt, 0) == CW_HASH_BYTES &&
+		      cw_secret_equal(sqlite3_column_blob(stmt, 0), cw_roster_prev(r), CW_HASH_BYTES))) {
+			sqlite3_reset(stmt);
+			error = cw_error(CW_EVERIFY, "roster %llu does not follow the roster this node holds",
+			                 (unsigned long long)cw_roster_seq(r));
+			goto done;
+		}
+		sqlite3_reset(stmt);
+	}
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_add)) < 0)
+		goto done;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)cw_roster_seq(r));
+	sqlite3_bind_blob(stmt, 2, cw_roster_hash(r), CW_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 3, bytes, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, now_seconds());
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		error = cw_store__error(st, rc, "saving the roster");
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+done:
+	cw_buf_dispose(&pinned);
+	return error;
+}
+
+int cw_org_accept_roster(cw_home *h, const uint8_t *bytes, size_t len)
+{
+	cw_roster *r = NULL;
+	int error;
+
+	if ((error = cw_roster_parse(&r, bytes, len)) < 0) {
+		error = cw_error(CW_EVERIFY, "roster refused: %s", cw_error_last());
+		goto done;
+	}
+	if ((error = cw_store_begin(cw_home_store(h))) < 0)
+		goto done;
+	if ((error = roster_store(h, r, bytes, len)) < 0 ||
+	    (error = cw_store_commit(cw_home_store(h))) < 0)
+		cw_store_rollback(cw_home_store(h));
+done:
+	cw_roster_free(r);
+	return error;
+}
+
+int cw_org_unlock(cw_keys **out, cw_home *h, const char *path, const char *pass, size_t passlen)
+{
+	cw_buf b = CW_BUF_INIT;
+	cw_keystore_info info;
+	char *own = NULL;
+	int error;
+
+	*out = NULL;
+	if (path == NULL && (path = own = cw_home_file(h, "org.key")) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	if ((error = cw_file_read(&b, path, ORG_KEY_CAP)) < 0) {
+		if (error == CW_ENOTFOUND)
+			error = cw_error(CW_ENOTFOUND,
+			                 "no agency key at %s: run this on the head-office node, or give "
+			                 "--org-key FILE", path);
+		goto done;
+	}
+	if ((error = cw_keystore_open(out, &info, b.data, b.len, pass, passlen, path)) < 0)
+		goto done;
+	if (info.kind != CW_KEYSTORE_ORG) {
+		cw_keys_free(*out);
+		*out = NULL;
+		error = cw_error(CW_EINVALID, "%s is not an agency key", path);
+	}
+done:
+	cw_buf_dispose(&b);
+	free(own);
+	return error;
+}
+
+static int install_cert(cw_home *h, const uint8_t *cert, size_t len)
+{
+	return cw_store_meta_set(cw_home_store(h), "device.cert", cert, len);
+}
+
+int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t passlen,
+                  const cw_kdf_cost *cost)
+{
+	cw_keys *org = NULL;
+	cw_buf ks = CW_BUF_INIT, req = CW_BUF_INIT, cert = CW_BUF_INIT, roster = CW_BUF_INIT;
+	cw_request parsed;
+	cw_roster *r = NULL;
+	char *path = NULL;
+	int error, began = 0;
+	int64_t now = now_seconds();
+
+	if (cw_home_role(h) != CW_ROLE_HUB) {
+		error = cw_error(CW_EINVALID, "the agency is created on the head-office node "
+		                              "(made with `caseway init --role hub`)");
+		goto done;
+	}
+	if (strlen(org_name) == 0 || strlen(org_name) > CW_NAME_MAX ||
+	    !cw_utf8_valid((const uint8_t *)org_name, strlen(org_name), 0)) {
+		error = cw_error(CW_EINVALID, "--name must be 1 to %d characters of text", CW_NAME_MAX);
+		goto done;
+	}
+	if ((path = cw_home_file(h, "org.key")) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	{
+		cw_roster *existing = NULL;
+
+		if (cw_org_roster(&existing, h) == CW_OK) {
+			cw_roster_free(existing);
+			error = cw_error(CW_EEXISTS, "this node already belongs to an agency");
+			goto done;
+		}
+	}
+	if ((error = cw_keys_generate(&org)) < 0 ||
+	    (error = cw_keystore_seal(&ks, CW_KEYSTORE_ORG, org, pass, passlen, cost)) < 0 ||
+	    (error = cw_request_create(&req, cw_home_keys(h), cw_home_name(h), CW_ROLE_HUB, now)) < 0 ||
+	    (error = cw_request_parse(&parsed, req.data, req.len)) < 0 ||
+	    (error = cw_cert_issue(&cert, org, &parsed, CW_ROLE_HUB, now, 0)) < 0 ||
+	    (error = cw_roster_build(&roster, org, org_name, NULL, &cert, 1, now)) < 0 ||
+	    (error = cw_roster_parse(&r, roster.data, roster.len)) < 0)
+		goto done;
+	if ((error = cw_file_write_atomic(path, ks.data, ks.len, 0600, 1)) < 0)
+		goto done;
+	if ((error = cw_store_begin(cw_home_store(h))) < 0)
+		goto done;
+	began = 1;
+	if ((error = roster_store(h, r, roster.data, roster.len)) < 0 ||
+	    (error = install_cert(h, cert.data, cert.len)) < 0 ||
+	    (error = cw_store_commit(cw_home_store(h))) < 0)
+		goto done;
+	began = 0;
+done:
+	if (began)
+		cw_store_rollback(cw_home_store(h));
+	cw_keys_free(org);
+	cw_roster_free(r);
+	cw_buf_dispose(&ks);
+	cw_buf_dispose(&req);
+	cw_buf_dispose(&cert);
+	cw_buf_dispose(&roster);
+	free(path);
+	return error;
+}
+
+int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org,
+                  const uint8_t *request, size_t len, cw_role role)
+{
+	cw_request req;
+	cw_roster *cur = NULL, *next = NULL;
+	cw_buf cert = CW_BUF_INIT, roster = CW_BUF_INIT;
+	cw_buf *certs = NULL;
+	size_t i, n = 0;
+	int error, began = 0;
+	int64_t now = now_seconds();
+
+	if ((error = cw_request_parse(&req, request, len)) < 0) {
+		error = cw_error(CW_EVERIFY, "enrolment request refused: %s", cw_error_last());
+		goto done;
+	}
+	if ((error = cw_org_roster(&cur, h)) < 0)
+		goto done;
+	if (!cw_secret_equal(cw_roster_org_pk(cur), cw_keys_sign_pk(org), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "this agency key is not the one this node's roster names");
+		goto done;
+	}
+	if (cw_roster_find(cur, req.sign_pk) >= 0) {
+		error = cw_error(CW_EEXISTS, "device %s (%s) is already enrolled", req.device_id, req.name);
+		goto done;
+	}
+	if ((certs = calloc(cw_roster_count(cur) + 1, sizeof(*certs))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < cw_roster_count(cur); i++, n++) {
+		const uint8_t *b;
+		size_t blen;
+
+		cw_roster_cert_bytes(cur, i, &b, &blen);
+		if ((error = cw_buf_put(&certs[n], b, blen)) < 0)
+			goto done;
+	}
+	if ((error = cw_cert_issue(&cert, org, &req, role, now, 0)) < 0 ||
+	    (error = cw_buf_put(&certs[n++], cert.data, cert.len)) < 0 ||
+	    (error = cw_roster_build(&roster, org, cw_roster_org_name(cur), cur, certs, n, now)) < 0 ||
+	    (error = cw_roster_parse(&next, roster.data, roster.len)) < 0)
+		goto done;
+	if ((error = cw_store_begin(cw_home_store(h))) < 0)
+		goto done;
+	began = 1;
+	if ((error = roster_store(h, next, roster.data, roster.len)) < 0 ||
+	    (error = cw_store_commit(cw_home_store(h))) < 0)
+		goto done;
+	began = 0;
+	if ((error = cw_enrolment_build(out, cert.data, cert.len, roster.data, roster.len)) < 0)
+		goto done;
+	if (cert_out && (error = cw_cert_parse(cert_out, cert.data, cert.len)) < 0)
+		goto done;
+done:
+	if (began)
+		cw_store_rollback(cw_home_store(h));
+	for (i = 0; certs && i < n; i++)
+		cw_buf_dispose(&certs[i]);
+	free(certs);
+	cw_roster_free(cur);
+	cw_roster_free(next);
+	cw_buf_dispose(&cert);
+	cw_buf_dispose(&roster);
+	return error;
+}
+
+int cw_org_join(cw_home *h, const uint8_t *package, size_t len, cw_cert *cert_out)
+{
+	const uint8_t *cert_bytes, *roster_bytes;
+	size_t cert_len, roster_len;
+	cw_cert cert;
+	cw_roster *r = NULL;
+	long idx;
+	int error, began = 0;
+
+	if ((error = cw_enrolment_split(&cert_bytes, &cert_len, &roster_bytes, &roster_len, package,
+	                                len)) < 0 ||
+	    (error = cw_cert_parse(&cert, cert_bytes, cert_len)) < 0 ||
+	    (error = cw_roster_parse(&r, roster_bytes, roster_len)) < 0) {
+		error = cw_error(CW_EVERIFY, "certificate refused: %s", cw_error_last());
+		goto done;
+	}
+	if (!cw_secret_equal(cert.sign_pk, cw_keys_sign_pk(cw_home_keys(h)), CW_PK_BYTES) ||
+	    !cw_secret_equal(cert.box_pk, cw_keys_box_pk(cw_home_keys(h)), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY,
+		                 "certificate refused: it is for device %s (%s), not this device (%s)",
+		                 cert.device_id, cert.name, cw_keys_id(cw_home_keys(h)));
+		goto done;
+	}
+	if (!cw_secret_equal(cert.org_pk, cw_roster_org_pk(r), CW_PK_BYTES) ||
+	    (idx = cw_roster_find(r, cert.sign_pk)) < 0 ||
+	    !cw_secret_equal(cw_roster_cert(r, (size_t)idx)->hash, cert.hash, CW_HASH_BYTES)) {
+		error = cw_error(CW_EVERIFY, "certificate refused: the roster with it does not list it");
+		goto done;
+	}
+	if ((error = cw_store_begin(cw_home_store(h))) < 0)
+		goto done;
+	began = 1;
+	if ((error = roster_store(h, r, roster_bytes, roster_len)) < 0 ||
+	    (error = install_cert(h, cert_bytes, cert_len)) < 0 ||
+	    (error = cw_store_meta_set(cw_home_store(h), "node.role", cw_role_name(cert.role),
+	                               strlen(cw_role_name(cert.role)))) < 0 ||
+	    (error = cw_store_commit(cw_home_store(h))) < 0)
+		goto done;
+	began = 0;
+	if (cert_out)
+		*cert_out = cert;
+done:
+	if (began)
+		cw_store_rollback(cw_home_store(h));
+	cw_roster_free(r);
+	return error;
+}
+
+int cw_org_cert(cw_cert *out, cw_home *h)
+{
+	cw_buf b = CW_BUF_INIT;
+	int error;
+
+	if ((error = cw_store_meta_get(cw_home_store(h), "device.cert", &b)) < 0) {
+		if (error == CW_ENOTFOUND)
+			error = cw_error(CW_ENOTFOUND, "this device is not enrolled with an agency yet: "
+			                               "run `caseway org join CERT`");
+		goto done;
+	}
+	if ((error = cw_cert_parse(out, b.data, b.len)) < 0)
+		error = cw_error(CW_EVERIFY, "this device's stored certificate does not verify: %s",
+		                 cw_error_last());
+done:
+	cw_buf_dispose(&b);
+	return error;
+}
+
+int cw_org_package(cw_buf *out, cw_home *h)
+{
+	cw_buf cert = CW_BUF_INIT, roster = CW_BUF_INIT;
+	cw_store *st = cw_home_store(h);
+	sqlite3_stmt *stmt = NULL;
+	int rc, error;
+
+	if ((error = cw_store_meta_get(st, "device.cert", &cert)) < 0) {
+		if (error == CW_ENOTFOUND)
+			error = cw_error(CW_ENOTFOUND, "this device is not enrolled with an agency yet");
+		goto done;
+	}
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_newest)) < 0)
+		goto done;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		error = cw_buf_put(&roster, sqlite3_column_blob(stmt, 0),
+		                   (size_t)sqlite3_column_bytes(stmt, 0));
+	else
+		error = cw_store__error(st, rc, "reading the roster");
+	sqlite3_reset(stmt);
+	if (error < 0)
+		goto done;
+	error = cw_enrolment_build(out, cert.data, cert.len, roster.data, roster.len);
+done:
+	cw_buf_dispose(&cert);
+	cw_buf_dispose(&roster);
+	return error;
+}
+
+int cw_org_verify(cw_home *h, cw_cert *cert_out, uint64_t *rosters_out)
+{
+	cw_store *st = cw_home_store(h);
+	sqlite3_stmt *stmt = NULL;
+	cw_buf pinned = CW_BUF_INIT;
+	cw_roster *prev = NULL, *r = NULL;
+	cw_cert cert;
+	uint64_t n = 0;
+	long idx;
+	int rc, error;
+
+	if ((error = cw_org_cert(&cert, h)) < 0 ||
+	    (error = cw_store_meta_get(st, "org.pk", &pinned)) < 0)
+		goto done;
+	if (pinned.len != CW_PK_BYTES || !cw_secret_equal(pinned.data, cert.org_pk, CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "this device's certificate is not from the trusted agency key");
+		goto done;
+	}
+	if (!cw_secret_equal(cert.sign_pk, cw_keys_sign_pk(cw_home_keys(h)), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "the stored certificate is not for this device's keys");
+		goto done;
+	}
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_all)) < 0)
+		goto done;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 0);
+
+		if (cw_roster_parse(&r, sqlite3_column_blob(stmt, 1),
+		                    (size_t)sqlite3_column_bytes(stmt, 1)) < 0 ||
+		    cw_roster_seq(r) != seq ||
+		    !cw_secret_equal(cw_roster_org_pk(r), pinned.data, CW_PK_BYTES) ||
+		    (prev && cw_roster_seq(prev) + 1 == seq &&
+		     !cw_secret_equal(cw_roster_prev(r), cw_roster_hash(prev), CW_HASH_BYTES))) {
+			error = cw_error(CW_EVERIFY, "stored roster %llu does not verify",
+			                 (unsigned long long)seq);
+			goto done;
+		}
+		cw_roster_free(prev);
+		prev = r;
+		r = NULL;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		error = cw_store__error(st, rc, "reading the roster");
+		goto done;
+	}
+	if (prev == NULL || (idx = cw_roster_find(prev, cert.sign_pk)) < 0 ||
+	    !cw_secret_equal(cw_roster_cert(prev, (size_t)idx)->hash, cert.hash, CW_HASH_BYTES)) {
+		error = cw_error(CW_EVERIFY, "this device is not in the agency's newest roster");
+		goto done;
+	}
+	if (cert_out)
+		*cert_out = cert;
+	if (rosters_out)
+		*rosters_out = n;
+done:
+	if (stmt)
+		sqlite3_reset(stmt);
+	cw_roster_free(prev);
+	cw_roster_free(r);
+	cw_buf_dispose(&pinned);
+	return error;
+}

@@ -69,5 +69,18 @@ int cmd_whoami(int argc, char **argv);
 int cmd_passwd(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_org(int argc, char **argv);
+int cmd_case(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_appt(int argc, char **argv);
+int cmd_travel(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
+int cmd_doc(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_feedback(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_agenda(int argc, char **argv);
+int cmd_conflicts(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 #endif

@@ -195,18 +195,23 @@ done:
 
 int cmd_verify(int argc, char **argv)
 {
+	cli_opt opts[] = { { "--rebuild", 0, NULL } };
 	const char *pos[1];
 	size_t npos;
 	cw_home *h = NULL;
 	cw_store_report rep;
+	cw_oplog_report ops = { 0, 0, 0 };
+	cw_keyring kr = { 0, NULL };
 	cw_cert cert;
 	uint64_t rosters = 0;
-	int error, enrolled = 0;
+	uint8_t before[CW_HASH_BYTES], after[CW_HASH_BYTES];
+	int error, enrolled = 0, rebuild;
 	cJSON *doc = NULL;
 
-	if ((error = cli_parse(argc, argv, NULL, 0, pos, 0, &npos)) < 0 ||
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 0, &npos)) < 0 ||
 	    (error = cli_open_home(&h)) < 0)
 		goto done;
+	rebuild = cli_opt_value(opts, NOPTS(opts), "--rebuild") != NULL;
 	cli_say("keystore     ok (passphrase opens it, keys match)");
 	error = cw_org_verify(h, &cert, &rosters);
 	if (error < 0 && error != CW_ENOTFOUND)
@@ -221,6 +226,31 @@ int cmd_verify(int argc, char **argv)
 		goto done;
 	cli_say("store        ok (%u pages and %u log frames authenticated, schema %d)", rep.pages,
 	        rep.wal_frames, rep.schema_version);
+	if ((error = cw_org_keyring(&kr, h)) < 0 ||
+	    (error = cw_oplog_verify(&ops, cw_home_store(h), &kr)) < 0)
+		goto done;
+	cli_say("changes      ok (%llu signed changes in %llu chains over %llu cases)",
+	        (unsigned long long)ops.ops, (unsigned long long)ops.chains,
+	        (unsigned long long)ops.cases);
+	if (rebuild) {
+		if ((error = cw_oplog_digest(before, cw_home_store(h), NULL)) < 0 ||
+		    (error = cw_store_begin(cw_home_store(h))) < 0)
+			goto done;
+		if ((error = cw_oplog_rebuild(cw_home_store(h))) < 0 ||
+		    (error = cw_oplog_digest(after, cw_home_store(h), NULL)) < 0) {
+			cw_store_rollback(cw_home_store(h));
+			goto done;
+		}
+		if (!cw_secret_equal(before, after, CW_HASH_BYTES)) {
+			cw_store_rollback(cw_home_store(h));
+			error = cw_error(CW_EVERIFY, "the stored cases differ from what the change log "
+			                             "gives: the store was altered");
+			goto done;
+		}
+		if ((error = cw_store_commit(cw_home_store(h))) < 0)
+			goto done;
+		cli_say("rebuild      ok (every case recomputed from the log is identical)");
+	}
 	if (cli_g.json) {
 		doc = cJSON_CreateObject();
 		cJSON_AddBoolToObject(doc, "ok", 1);
@@ -230,9 +260,14 @@ int cmd_verify(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "store_pages", rep.pages);
 		cJSON_AddNumberToObject(doc, "store_wal_frames", rep.wal_frames);
 		cJSON_AddNumberToObject(doc, "schema_version", rep.schema_version);
+		cJSON_AddNumberToObject(doc, "changes", (double)ops.ops);
+		cJSON_AddNumberToObject(doc, "chains", (double)ops.chains);
+		if (rebuild)
+			cJSON_AddBoolToObject(doc, "rebuild_identical", 1);
 		cli_json_print(doc);
 	}
 done:
+	cw_keyring_dispose(&kr);
 	cw_home_free(h);
 	return error;
 }

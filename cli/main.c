@@ -29,8 +29,61 @@ static const command commands[] = {
 	  "caseway passwd [--new-passphrase-file F] [--kdf-memory MiB] [--kdf-passes N]\n"
 	  "  Change the passphrase (new one from CASEWAY_NEW_PASSPHRASE, the file, or a prompt)." },
 	{ "verify", cmd_verify,
-	  "caseway verify\n"
-	  "  Check the keystore, the certificate, the roster and every page of the store." },
+	  "caseway verify [--rebuild]\n"
+	  "  Check the keystore, the certificate, the roster, every change's signature and\n"
+	  "  chain, and every page of the store. --rebuild also recomputes every case from\n"
+	  "  the change log and checks it is identical to what is stored." },
+	{ "log", cmd_log,
+	  "caseway log [CASE] [--author DEVICE] [--since T]\n"
+	  "  Who changed what, and when (oldest first)." },
+	{ "case", cmd_case,
+	  "caseway case new --patient NAME [--dob D] [--nationality CC] [--procedure P] [field=value ...]\n"
+	  "caseway case list [--stage S] [--search TEXT]\n"
+	  "caseway case show CASE\n"
+	  "caseway case set CASE field=value ...\n"
+	  "caseway case stage CASE STAGE\n"
+	  "caseway case edit CASE ITEM field=value ...   ;  caseway case remove CASE ITEM\n"
+	  "  Patient fields: name dob sex nationality languages interpreter phone email\n"
+	  "  home_country address emergency_contact passport passport_expiry home_doctor\n"
+	  "  home_doctor_email allergies conditions medications diet religion culture\n"
+	  "  accessibility recovery_days consent consent_doc preauth claim cost_tolerance.\n"
+	  "  Stages: inquiry consultation quoted booked travelling in-treatment recovering\n"
+	  "  returned follow-up closed postponed cancelled. CASE: id or unique prefix." },
+	{ "note", cmd_note,
+	  "caseway note add CASE TEXT [--channel note|call|email|message|family|visit]" },
+	{ "appt", cmd_appt,
+	  "caseway appt add CASE --kind consultation|diagnostic|surgery|follow-up|telehealth\n"
+	  "                 --start T [--end T] [--provider P] [--location L] [--status S]\n"
+	  "  Times are RFC 3339 with their offset: 2026-03-14T09:30+03:00" },
+	{ "travel", cmd_travel,
+	  "caseway travel add CASE --kind flight|stay|transfer|visa|insurance field=value ...\n"
+	  "  flight: carrier number from to depart arrive direction(outbound|return|other)\n"
+	  "  stay: hotel address check_in check_out accessible\n"
+	  "  transfer: pickup from to driver phone\n"
+	  "  visa: type number valid_from valid_to status\n"
+	  "  insurance: provider policy valid_from valid_to phone" },
+	{ "cost", cmd_cost,
+	  "caseway cost add CASE --estimate|--charge|--payment AMOUNT CURRENCY [--label L]" },
+	{ "doc", cmd_doc,
+	  "caseway doc add CASE FILE [--kind K] [--title T]\n"
+	  "caseway doc get CASE DOC -o FILE\n"
+	  "  Documents are stored encrypted; kinds: medical-record scan lab-result consent\n"
+	  "  passport invoice other." },
+	{ "task", cmd_task,
+	  "caseway task add CASE TEXT [--due T] [--for WHO]\n"
+	  "caseway task done CASE TASK" },
+	{ "feedback", cmd_feedback, "caseway feedback CASE --rating N [--testimonial yes|no]" },
+	{ "check", cmd_check,
+	  "caseway check [CASE]\n"
+	  "  Journey and itinerary warnings: surgery before arrival, overlapping appointments,\n"
+	  "  flying home too soon, hotel and visa gaps, consent, interpreter, costs, tasks." },
+	{ "agenda", cmd_agenda,
+	  "caseway agenda [--days N] [--from T]\n"
+	  "  Appointments, flights, pick-ups, hotel dates and tasks across cases, in order." },
+	{ "conflicts", cmd_conflicts,
+	  "caseway conflicts [CASE]\n"
+	  "  Fields two people changed at the same time; every value is kept." },
+	{ "resolve", cmd_resolve, "caseway resolve CONFLICT --take VALUE" },
 	{ "org", cmd_org,
 	  "caseway org create --name NAME [--kdf-memory MiB] [--kdf-passes N]\n"
 	  "caseway org enroll REQUEST --role ROLE [-o CERT] [--org-key FILE]\n"

@@ -89,6 +89,11 @@ int cw_secret_equal(const void *a, const void *b, size_t len)
 	return sodium_memcmp(a, b, len) == 0;
 }
 
+void cw_secret_random_bytes(void *p, size_t len)
+{
+	randombytes_buf(p, len);
+}
+
 void cw_secret_wipe(void *p, size_t len)
 {
 	sodium_memzero(p, len);

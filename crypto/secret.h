@@ -30,6 +30,9 @@ size_t cw_secret_len(const cw_secret *s);
 /* Constant-time equality of two byte strings of len bytes: 1 equal, 0 not. */
 int cw_secret_equal(const void *a, const void *b, size_t len);
 
+/* Fill len bytes at p with random bytes (ids, keys before sealing). */
+void cw_secret_random_bytes(void *p, size_t len);
+
 /* Wipe len bytes at p (stack copies, buffers). */
 void cw_secret_wipe(void *p, size_t len);
 

@@ -9,17 +9,27 @@
  *     last CW_VFS_RESERVE bytes of each page (SQLite's reserved bytes) hold
  *     the 24-byte random nonce and the 16-byte tag; additional data is the
  *     file kind and the page number. The file is exactly SQLite's size.
- *   journal, WAL, others: the logical file is cut into units (the WAL: its
- *     32-byte header, then one unit per frame; others: 4096-byte blocks);
- *     each unit is stored followed by its nonce and tag, additional data =
- *     file kind and unit number.
+ *   journal, WAL, others: the logical file is cut into units, each stored
+ *     followed by its nonce and tag, additional data = file kind and unit
+ *     number. The WAL: its 32-byte header, then one unit per frame (24 +
+ *     4096 bytes). Journals and other files: 4056-byte blocks, so each
+ *     stored block is one aligned 4096-byte write that kill -9 cannot tear.
+ *     The logical size is whole units (the last one zero-padded).
  *
  * A unit or page that fails authentication makes the read fail with
  * SQLITE_IOERR_DATA and is remembered (cw_vfs_failure) so the caller can
- * name the file and page. The database must use page size CW_VFS_PAGE_SIZE
- * and CW_VFS_RESERVE reserved bytes, set before its first write (see
- * cw_vfs_prepare_db). No SQLite type appears here: the VFS is registered
- * under cw_vfs_name() and opened with sqlite3_open_v2(..., name).
+ * name the file and page. The one exception is a WAL frame that fails after
+ * which no frame of the current WAL generation follows: that is a write torn
+ * by a crash, and recovery sees it as the end of the log (as with plain
+ * SQLite; an attacker gains nothing truncation would not give).
+ *
+ * The database must use page size CW_VFS_PAGE_SIZE and at least
+ * CW_VFS_RESERVE reserved bytes, set before its first write: after opening,
+ * "PRAGMA page_size=4096" and sqlite3_file_control(db, "main",
+ * SQLITE_FCNTL_RESERVE_BYTES, &n) with n = CW_VFS_RESERVE; writing a page 1
+ * that says otherwise fails with SQLITE_IOERR_WRITE. Memory-mapped I/O is
+ * refused (xFetch maps nothing). No SQLite type appears here: the VFS is
+ * registered under cw_vfs_name() and opened with sqlite3_open_v2(..., name).
  */
 #ifndef CW_VFS_H
 #define CW_VFS_H
@@ -38,9 +48,11 @@ int cw_vfs_new(cw_vfs **out, const cw_secret *key);
 /* The name to pass to sqlite3_open_v2; borrowed until cw_vfs_free. */
 const char *cw_vfs_name(const cw_vfs *v);
 
-/* When the last failed read was an authentication failure: a description
- * such as "store.db page 17" or "store.db-wal frame 3", else NULL. Borrowed
- * until the next read through this VFS. */
+/* The last authentication failure since cw_vfs_clear_failure: a description
+ * such as "store.db page 17", "store.db-wal frame 3" (1-based frames),
+ * "store.db-wal header" or "store.db-journal block 2" (0-based blocks), else
+ * NULL. Borrowed until the next failure or clear. Not synchronised: use one
+ * VFS from one thread at a time (each store has its own). */
 const char *cw_vfs_failure(const cw_vfs *v);
 void cw_vfs_clear_failure(cw_vfs *v);
 

@@ -463,3 +463,34 @@ done:
 	cw_buf_dispose(&pinned);
 	return error;
 }
+
+int cw_org_keyring(cw_keyring *out, cw_home *h)
+{
+	cw_keyring kr = { 0, NULL };
+	cw_roster *r = NULL;
+	size_t i;
+	int error;
+
+	error = cw_org_roster(&r, h);
+	if (error == CW_ENOTFOUND)
+		error = CW_OK;
+	if (error < 0)
+		goto done;
+	for (i = 0; r && i < cw_roster_count(r); i++)
+		if ((error = cw_keyring_add(&kr, cw_roster_cert(r, i)->sign_pk)) < 0)
+			goto done;
+	{
+		uint8_t id[CW_AUTHOR_BYTES];
+
+		cw_author_from_hex(id, cw_keys_id(cw_home_keys(h)));
+		if (cw_keyring_find(&kr, id) == NULL &&
+		    (error = cw_keyring_add(&kr, cw_keys_sign_pk(cw_home_keys(h)))) < 0)
+			goto done;
+	}
+	*out = kr;
+	kr.e = NULL;
+done:
+	cw_keyring_dispose(&kr);
+	cw_roster_free(r);
+	return error;
+}

@@ -13,6 +13,7 @@
 #define CW_ORG_H
 
 #include "home.h"
+#include "oplog.h"
 
 /* On a hub node: make the org key (DIR/org.key), enrol this device as hub,
  * and install the first roster. */
@@ -51,5 +52,9 @@ int cw_org_package(cw_buf *out, cw_home *h);
  * pinned org key, is for this device's keys, and is in the newest roster,
  * and every stored roster verifies and links to its predecessor. */
 int cw_org_verify(cw_home *h, cw_cert *cert_out, uint64_t *rosters_out);
+
+/* The authors this node accepts changes from: every device in the newest
+ * roster, and this device itself (even before it is enrolled). */
+int cw_org_keyring(cw_keyring *out, cw_home *h);
 
 #endif

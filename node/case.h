@@ -1,0 +1,124 @@
+/*
+ * node/case.h - cases as coordinators work with them: create, change, add
+ * and remove items, settle conflicts, and read a case back whole.
+ *
+ * Every change is validated against node/model.h (CW_EINVALID naming the
+ * field; nothing written) and becomes one signed op (node/oplog.h) written
+ * in the caller's transaction or, when none is open, in its own.
+ */
+#ifndef CW_CASE_H
+#define CW_CASE_H
+
+#include "model.h"
+#include "oplog.h"
+#include "store.h"
+
+typedef struct {
+	const char *name;
+	const char *value;
+} cw_kv;
+
+/* Create a case (fields of kind "case"; name required; stage defaults to
+ * inquiry) with a fresh random case key. */
+int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv,
+                   size_t n);
+
+/* A case id from its hex id or any unique prefix (4+ characters). */
+int cw_case_find(uint8_t id_out[CW_ID_BYTES], cw_store *st, const char *prefix);
+
+/* Set fields of the case itself. */
+int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
+                const cw_kv *kv, size_t n);
+
+/* Add an item of a collection kind; its required fields must be given. */
+int cw_case_add(uint8_t entity_out[CW_ID_BYTES], cw_store *st, const cw_keys *me,
+                const uint8_t case_id[CW_ID_BYTES], cw_kind kind, const cw_kv *kv, size_t n);
+
+/* Change fields of an existing item. */
+int cw_case_update(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
+                   const uint8_t entity[CW_ID_BYTES], const cw_kv *kv, size_t n);
+
+/* Remove an item (a tombstone op). */
+int cw_case_remove(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
+                   const uint8_t entity[CW_ID_BYTES]);
+
+/* An item of the case from its hex id or unique prefix; kind 0 = any. */
+int cw_case_find_item(uint8_t entity_out[CW_ID_BYTES], uint8_t *kind_out, cw_store *st,
+                      const uint8_t case_id[CW_ID_BYTES], int kind, const char *prefix);
+
+/* Settle conflict `id` (from `caseway conflicts`) by writing `value`, which
+ * must be valid for the field. */
+int cw_case_resolve(cw_store *st, const cw_keys *me, const char *conflict_id, const char *value);
+
+/* The newest case key (32 bytes, guarded). */
+int cw_case_key(cw_secret **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES]);
+
+/* --- reading a case back ------------------------------------------------------- */
+
+typedef struct {
+	const char *name;
+	const char *value;
+	uint64_t hlc;
+	char author[CW_DEVICE_ID_LEN + 1];
+} cw_view_field;
+
+typedef struct {
+	uint8_t id[CW_ID_BYTES];
+	char hex[2 * CW_ID_BYTES + 1];
+	cw_kind kind;
+	uint64_t created_hlc;
+	char creator[CW_DEVICE_ID_LEN + 1];
+	int removed;
+	size_t nfields;
+	cw_view_field *fields; /* sorted by name */
+} cw_view_entity;
+
+typedef struct {
+	char author[CW_DEVICE_ID_LEN + 1];
+	uint64_t hlc;
+	const char *value;
+} cw_view_value;
+
+typedef struct {
+	char id[17];
+	uint8_t entity[CW_ID_BYTES];
+	cw_kind kind;
+	const char *field;
+	const char *shown; /* the value shown until it is settled */
+	size_t nvalues;
+	cw_view_value *values;
+} cw_view_conflict;
+
+typedef struct {
+	uint8_t id[CW_ID_BYTES];
+	char hex[2 * CW_ID_BYTES + 1];
+	cw_view_entity *self;     /* the case entity (patient, stage...) */
+	size_t nentities;         /* every entity, removed ones included */
+	cw_view_entity *entities; /* by kind, then creation (hlc), then id */
+	size_t nconflicts;
+	cw_view_conflict *conflicts;
+	uint8_t digest[CW_HASH_BYTES];
+	void *arena; /* internal */
+} cw_case_view;
+
+int cw_case_load(cw_case_view **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES]);
+void cw_case_view_free(cw_case_view *v);
+
+/* The value of field name on e, or NULL when unset. */
+const char *cw_view_get(const cw_view_entity *e, const char *name);
+
+/* Cases for `case list`: stage (NULL any), search text (NULL none; FTS5
+ * over names, notes and procedures). Calls fn for each, newest first. */
+typedef struct {
+	const char *hex;
+	const char *patient;
+	const char *stage;
+	uint64_t created_hlc;
+	uint64_t updated_hlc;
+	int conflicts;
+} cw_case_summary;
+
+int cw_case_list(cw_store *st, const char *stage, const char *search,
+                 int (*fn)(const cw_case_summary *s, void *ctx), void *ctx);
+
+#endif

@@ -305,11 +305,52 @@ static cJSON *entity_json(const cw_view_entity *e)
 	return d;
 }
 
+/* One conflict as JSON: id, case, item, kind, field, shown value, every value. */
+static cJSON *conflict_json(const cw_case_view *v, const cw_view_conflict *cf)
+{
+	cJSON *o = cJSON_CreateObject(), *vals = cJSON_CreateArray();
+	char hex[2 * CW_ID_BYTES + 1], when[32];
+	size_t j;
+
+	cw_id_hex(hex, cf->entity);
+	cJSON_AddStringToObject(o, "id", cf->id);
+	cJSON_AddStringToObject(o, "case", v->hex);
+	cJSON_AddStringToObject(o, "item", hex);
+	cJSON_AddStringToObject(o, "kind", cw_model_kind(cf->kind) ? cw_model_kind(cf->kind)->name : "");
+	cJSON_AddStringToObject(o, "field", cf->field);
+	cJSON_AddStringToObject(o, "shown", cf->shown);
+	for (j = 0; j < cf->nvalues; j++) {
+		cJSON *x = cJSON_CreateObject();
+
+		when_of_hlc(when, cf->values[j].hlc);
+		cJSON_AddStringToObject(x, "value", cf->values[j].value);
+		cJSON_AddStringToObject(x, "by", cf->values[j].author);
+		cJSON_AddStringToObject(x, "at", when);
+		cJSON_AddItemToArray(vals, x);
+	}
+	cJSON_AddItemToObject(o, "values", vals);
+	return o;
+}
+
+/* One conflict for people: the id, the field, the value shown, every value. */
+static void conflict_text(const cw_case_view *v, const cw_view_conflict *c)
+{
+	char when[32];
+	size_t j;
+
+	printf("  %s  case %.8s  %s %s: showing '%s'\n", c->id, v->hex,
+	       cw_model_kind(c->kind) ? cw_model_kind(c->kind)->name : "?", c->field, c->shown);
+	for (j = 0; j < c->nvalues; j++) {
+		when_of_hlc(when, c->values[j].hlc);
+		printf("      '%s' by %s at %s\n", c->values[j].value, c->values[j].author, when);
+	}
+}
+
 static void show_json(const cw_case_view *v)
 {
 	cJSON *doc = cJSON_CreateObject(), *items, *c;
 	char digest[2 * CW_HASH_BYTES + 1];
-	size_t i, j;
+	size_t i;
 	int k;
 
 	cw_hex_encode(digest, v->digest, CW_HASH_BYTES);
@@ -326,29 +367,8 @@ static void show_json(const cw_case_view *v)
 		cJSON_AddItemToObject(items, cw_model_kind(k)->name, arr);
 	}
 	c = cJSON_AddArrayToObject(doc, "conflicts");
-	for (i = 0; i < v->nconflicts; i++) {
-		const cw_view_conflict *cf = &v->conflicts[i];
-		cJSON *o = cJSON_CreateObject(), *vals = cJSON_CreateArray();
-		char hex[2 * CW_ID_BYTES + 1], when[32];
-
-		cw_id_hex(hex, cf->entity);
-		cJSON_AddStringToObject(o, "id", cf->id);
-		cJSON_AddStringToObject(o, "item", hex);
-		cJSON_AddStringToObject(o, "kind", cw_model_kind(cf->kind) ? cw_model_kind(cf->kind)->name : "");
-		cJSON_AddStringToObject(o, "field", cf->field);
-		cJSON_AddStringToObject(o, "shown", cf->shown);
-		for (j = 0; j < cf->nvalues; j++) {
-			cJSON *x = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(x, "value", cf->values[j].value);
-			cJSON_AddStringToObject(x, "by", cf->values[j].author);
-			when_of_hlc(when, cf->values[j].hlc);
-			cJSON_AddStringToObject(x, "at", when);
-			cJSON_AddItemToArray(vals, x);
-		}
-		cJSON_AddItemToObject(o, "values", vals);
-		cJSON_AddItemToArray(c, o);
-	}
+	for (i = 0; i < v->nconflicts; i++)
+		cJSON_AddItemToArray(c, conflict_json(v, &v->conflicts[i]));
 	cJSON_AddStringToObject(doc, "digest", digest);
 	cli_json_print(doc);
 }
@@ -378,7 +398,7 @@ static void show_text(const cw_case_view *v)
 {
 	const cw_kind_def *ck = cw_model_kind(CW_KIND_CASE);
 	char digest[2 * CW_HASH_BYTES + 1], when[32];
-	size_t i, j;
+	size_t i;
 	int k;
 
 	cw_hex_encode(digest, v->digest, CW_HASH_BYTES);
@@ -408,16 +428,8 @@ static void show_text(const cw_case_view *v)
 	}
 	if (v->nconflicts) {
 		printf("\nCONFLICTS (settle with `caseway resolve ID --take VALUE`)\n");
-		for (i = 0; i < v->nconflicts; i++) {
-			const cw_view_conflict *c = &v->conflicts[i];
-
-			printf("  %s  %s %s: showing '%s'\n", c->id,
-			       cw_model_kind(c->kind) ? cw_model_kind(c->kind)->name : "?", c->field, c->shown);
-			for (j = 0; j < c->nvalues; j++) {
-				when_of_hlc(when, c->values[j].hlc);
-				printf("      '%s' by %s at %s\n", c->values[j].value, c->values[j].author, when);
-			}
-		}
+		for (i = 0; i < v->nconflicts; i++)
+			conflict_text(v, &v->conflicts[i]);
 	}
 	printf("\nState digest %s\n", digest);
 }
@@ -931,43 +943,17 @@ typedef struct {
 static int conflicts_one(conflicts_ctx *c, const uint8_t *case_id)
 {
 	cw_case_view *v = NULL;
-	size_t i, j;
-	char when[32];
+	size_t i;
 	int error;
 
 	if ((error = cw_case_load(&v, c->st, case_id)) < 0)
 		return error;
 	for (i = 0; i < v->nconflicts; i++) {
-		const cw_view_conflict *cf = &v->conflicts[i];
-		const char *kind = cw_model_kind(cf->kind) ? cw_model_kind(cf->kind)->name : "?";
-
 		c->total++;
-		if (c->arr) {
-			cJSON *o = cJSON_CreateObject(), *vals = cJSON_CreateArray();
-
-			cJSON_AddStringToObject(o, "id", cf->id);
-			cJSON_AddStringToObject(o, "case", v->hex);
-			cJSON_AddStringToObject(o, "kind", kind);
-			cJSON_AddStringToObject(o, "field", cf->field);
-			cJSON_AddStringToObject(o, "shown", cf->shown);
-			for (j = 0; j < cf->nvalues; j++) {
-				cJSON *x = cJSON_CreateObject();
-
-				when_of_hlc(when, cf->values[j].hlc);
-				cJSON_AddStringToObject(x, "value", cf->values[j].value);
-				cJSON_AddStringToObject(x, "by", cf->values[j].author);
-				cJSON_AddStringToObject(x, "at", when);
-				cJSON_AddItemToArray(vals, x);
-			}
-			cJSON_AddItemToObject(o, "values", vals);
-			cJSON_AddItemToArray(c->arr, o);
-			continue;
-		}
-		printf("%s  case %.8s  %s %s: showing '%s'\n", cf->id, v->hex, kind, cf->field, cf->shown);
-		for (j = 0; j < cf->nvalues; j++) {
-			when_of_hlc(when, cf->values[j].hlc);
-			printf("    '%s' by %s at %s\n", cf->values[j].value, cf->values[j].author, when);
-		}
+		if (c->arr)
+			cJSON_AddItemToArray(c->arr, conflict_json(v, &v->conflicts[i]));
+		else
+			conflict_text(v, &v->conflicts[i]);
 	}
 	cw_case_view_free(v);
 	return CW_OK;

@@ -55,7 +55,11 @@
 #define PAGE_DATA (PAGE - RES)                             /* 4056 */
 
 #define WAL_HDR 32
-#define WAL_FRAME (24 + PAGE)
+#define FRAME_HDR 24                    /* SQLite's frame header */
+#define WAL_FRAME (FRAME_HDR + PAGE)    /* logical frame: header, page */
+#define FRAME_PAGE (FRAME_HDR + RES)    /* the page's offset in a stored frame */
+#define FRAME_PHYS (FRAME_PAGE + PAGE)  /* stored frame: header unit, page */
+#define WAL_CACHE 1024 /* frames remembered per WAL (~8 KiB each, allocated on use) */
 #define BLOCK PAGE_DATA /* journal and other files: one physical block per unit */
 
 #define NONCE_POOL 32 /* nonces drawn per randombytes_buf call */
@@ -63,22 +67,42 @@
 enum { KIND_MAIN = 'D', KIND_JOURNAL = 'J', KIND_WAL = 'W', KIND_OTHER = 'T' };
 enum { UNIT_OK, UNIT_ABSENT, UNIT_PARTIAL, UNIT_AUTH };
 
+typedef struct encfile encfile;
+
 struct cw_vfs {
 	sqlite3_vfs base; /* registered with SQLite; pAppData points back here */
 	sqlite3_vfs *root;
 	cw_secret *key;
+	pthread_mutex_t lock; /* guards mains and the peer links */
+	int has_lock;
+	encfile *mains;       /* open main databases, for pairing with their WAL */
 	int registered;
 	int has_failure;
 	char name[32];
 	char failure[160];
 };
 
+/* A WAL frame as stored and as SQLite sees it. Invariant while k != 0:
+ * phys is frame k of a WAL, a valid encryption of plain (page part under
+ * AD 'D' || the page number in plain's header). */
 typedef struct {
+	sqlite3_int64 k; /* 0: empty */
+	uint8_t phys[FRAME_PHYS];
+	uint8_t plain[WAL_FRAME];
+} walentry;
+
+struct encfile {
 	sqlite3_file base;
 	sqlite3_file *sub; /* the root VFS's file, right after this struct */
 	cw_vfs *v;
 	const char *label; /* base name of the path, or a placeholder */
+	const char *dbname; /* main database: SQLite's name pointer (pairing key) */
+	encfile *next_main; /* main database: next in v->mains */
+	encfile *peer;      /* a main database's WAL and back, or NULL */
 	int kind;
+	/* WAL: frames recently written or verified, slot (k-1) % WAL_CACHE */
+	walentry **wcache;
+	walentry *last;     /* the frame last handed to SQLite, for the checkpoint */
 	/* unit layer (not the main database) */
 	int u0, ulen;   /* logical length of unit 0 and of later units */
 	sqlite3_int64 cidx; /* cached unit, -1 for none */
@@ -93,7 +117,7 @@ typedef struct {
 	unsigned pool_gen;
 	int pool_left;
 	uint8_t pool[NONCE * NONCE_POOL];
-} encfile;
+};
 
 /* ---- nonces ----
  * Nonces are random: randombytes_buf fills a pool of NONCE_POOL at a time
@@ -126,6 +150,31 @@ static void nonce_draw(encfile *f, uint8_t *out)
 	f->pool_left--;
 	memcpy(out, f->pool + (size_t)f->pool_left * NONCE, NONCE);
 	sodium_memzero(f->pool + (size_t)f->pool_left * NONCE, NONCE);
+}
+
+/* ---- helpers ---- */
+
+/* Equality of n bytes in time independent of the contents (the bytes
+ * compared include tags). */
+static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t x, y, acc = 0;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		acc |= x ^ y;
+	}
+	for (; i < n; i++)
+		acc |= (uint64_t)(a[i] ^ b[i]);
+	return acc == 0;
+}
+
+/* SQLite's own fields are big-endian (a frame header's page number). */
+static uint32_t load32_be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- failures ---- */
@@ -221,6 +270,21 @@ static int page1_ok(const uint8_t *p)
 	return size == PAGE && p[20] >= RES;
 }
 
+/* A checkpoint reads a frame's page from the WAL and writes it to the
+ * database. A WAL frame stores its page exactly as the database does, so when
+ * the page being written is the one last handed out from our WAL, same
+ * number and same bytes, its stored form is a valid encryption of it and is
+ * written as is. Returns that stored page, or NULL. */
+static const uint8_t *wal_page_for(const encfile *f, sqlite3_int64 pgno, const uint8_t *in)
+{
+	const walentry *e = f->peer ? f->peer->last : NULL;
+
+	if (e == NULL || e->k == 0 || load32_be(e->plain) != pgno ||
+	    !same_bytes(e->plain + FRAME_HDR, in, PAGE_DATA))
+		return NULL;
+	return e->phys + FRAME_PAGE;
+}
+
 static int main_write(encfile *f, const uint8_t *in, int amt, sqlite3_int64 off)
 {
 	uint8_t ad[5];
@@ -229,16 +293,20 @@ static int main_write(encfile *f, const uint8_t *in, int amt, sqlite3_int64 off)
 		return SQLITE_IOERR_WRITE;
 	for (; amt > 0; amt -= PAGE, off += PAGE, in += PAGE) {
 		sqlite3_int64 pgno = off / PAGE + 1;
+		const uint8_t *out;
 		int rc;
 
 		if (pgno == 1 && !page1_ok(in))
 			return SQLITE_IOERR_WRITE;
-		page_ad(ad, pgno);
-		nonce_draw(f, f->phys + PAGE_DATA);
-		crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-		    f->phys, f->phys + PAGE_DATA + NONCE, NULL, in, PAGE_DATA, ad, sizeof(ad), NULL,
-		    f->phys + PAGE_DATA, cw_secret_data(f->v->key));
-		if ((rc = f->sub->pMethods->xWrite(f->sub, f->phys, PAGE, off)) != SQLITE_OK)
+		if ((out = wal_page_for(f, pgno, in)) == NULL) {
+			page_ad(ad, pgno);
+			nonce_draw(f, f->phys + PAGE_DATA);
+			crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+			    f->phys, f->phys + PAGE_DATA + NONCE, NULL, in, PAGE_DATA, ad, sizeof(ad),
+			    NULL, f->phys + PAGE_DATA, cw_secret_data(f->v->key));
+			out = f->phys;
+		}
+		if ((rc = f->sub->pMethods->xWrite(f->sub, out, PAGE, off)) != SQLITE_OK)
 			return rc;
 	}
 	return SQLITE_OK;
@@ -272,6 +340,153 @@ static void unit_ad(const encfile *f, uint8_t ad[9], sqlite3_int64 k)
 	cw_store64(ad + 1, (uint64_t)k);
 }
 
+/* ---- WAL frames ----
+ * Frame k (k >= 1) is stored as its header unit then its page:
+ *   [0,24) header ciphertext, [24,48) nonce, [48,64) tag, additional data
+ *     'W' + k (u64 LE) + the page's nonce and tag (so a header belongs to
+ *     one page and one position);
+ *   [64,4160) the page exactly as in the database: ciphertext, nonce, tag,
+ *     additional data 'D' + the page number from the header.
+ * The page's reserved bytes are the nonce and tag, so SQLite must hand us
+ * zeros there (it does: nothing in SQLite writes them); we refuse otherwise,
+ * as the frame checksum SQLite computed would not hold on reading back. */
+
+static void frame_ad(uint8_t ad[9 + RES], sqlite3_int64 k, const uint8_t *page_res)
+{
+	ad[0] = KIND_WAL;
+	cw_store64(ad + 1, (uint64_t)k);
+	memcpy(ad + 9, page_res, RES);
+}
+
+/* The cache slot for frame k, allocated when create and absent (NULL when
+ * that fails: the cache is an optimisation only). */
+static walentry *wal_slot(encfile *f, sqlite3_int64 k, int create)
+{
+	walentry **slot = &f->wcache[(k - 1) % WAL_CACHE];
+
+	if (*slot == NULL && create && (*slot = malloc(sizeof(**slot))) != NULL)
+		(*slot)->k = 0;
+	return *slot;
+}
+
+/* Wipe and free the cached frames numbered from `from` on (all: 0). */
+static void wal_forget(encfile *f, sqlite3_int64 from)
+{
+	size_t i;
+
+	if (f->wcache == NULL)
+		return;
+	for (i = 0; i < WAL_CACHE; i++) {
+		walentry *e = f->wcache[i];
+
+		if (e && (e->k == 0 || e->k >= from)) {
+			if (f->last == e)
+				f->last = NULL;
+			sodium_memzero(e, sizeof(*e));
+			free(e);
+			f->wcache[i] = NULL;
+		}
+	}
+}
+
+/* Read frame k into out (WAL_FRAME bytes, zeros unless UNIT_OK). A stored
+ * frame identical to one we wrote or verified is not decrypted again: the
+ * same bytes under the same key and position hold the same plaintext. */
+static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
+{
+	sqlite3_int64 at = phys_off(f, k), size;
+	const uint8_t *key = cw_secret_data(f->v->key);
+	uint8_t ad[9 + RES], pad[5];
+	walentry *e = wal_slot(f, k, 0);
+	int rc = f->sub->pMethods->xRead(f->sub, f->phys, FRAME_PHYS, at);
+
+	if (rc == SQLITE_IOERR_SHORT_READ) {
+		memset(out, 0, WAL_FRAME);
+		if ((rc = f->sub->pMethods->xFileSize(f->sub, &size)) != SQLITE_OK)
+			return rc;
+		*status = size <= at ? UNIT_ABSENT : UNIT_PARTIAL;
+		return SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		return rc;
+	if (e && e->k == k && same_bytes(e->phys, f->phys, FRAME_PHYS)) {
+		memcpy(out, e->plain, WAL_FRAME);
+		f->last = e;
+		*status = UNIT_OK;
+		return SQLITE_OK;
+	}
+	frame_ad(ad, k, f->phys + FRAME_PAGE + PAGE_DATA);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+	        out, NULL, f->phys, FRAME_HDR, f->phys + FRAME_HDR + NONCE, ad, sizeof(ad),
+	        f->phys + FRAME_HDR, key) != 0) {
+		memset(out, 0, WAL_FRAME);
+		*status = UNIT_AUTH;
+		return SQLITE_OK;
+	}
+	page_ad(pad, load32_be(out));
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+	        out + FRAME_HDR, NULL, f->phys + FRAME_PAGE, PAGE_DATA,
+	        f->phys + FRAME_PAGE + PAGE_DATA + NONCE, pad, sizeof(pad),
+	        f->phys + FRAME_PAGE + PAGE_DATA, key) != 0) {
+		memset(out, 0, WAL_FRAME);
+		*status = UNIT_AUTH;
+		return SQLITE_OK;
+	}
+	memset(out + FRAME_HDR + PAGE_DATA, 0, RES);
+	if ((e = wal_slot(f, k, 1)) != NULL) {
+		memcpy(e->phys, f->phys, FRAME_PHYS);
+		memcpy(e->plain, out, WAL_FRAME);
+		e->k = k;
+	}
+	f->last = e;
+	*status = UNIT_OK;
+	return SQLITE_OK;
+}
+
+/* Encrypt and write frame k, whole, in one write. A page identical to the
+ * one its cache slot holds (SQLite rewriting a frame's checksums) keeps its
+ * stored form. */
+static int frame_store(encfile *f, sqlite3_int64 k, const uint8_t *plain)
+{
+	static const uint8_t zeros[RES];
+	const uint8_t *key = cw_secret_data(f->v->key);
+	walentry *e = wal_slot(f, k, 1);
+	uint8_t *buf = e ? e->phys : f->phys, ad[9 + RES], pad[5];
+	int rc;
+
+	if (!same_bytes(plain + FRAME_HDR + PAGE_DATA, zeros, RES))
+		return SQLITE_IOERR_WRITE;
+	if (!(e && e->k != 0 && load32_be(e->plain) == load32_be(plain) &&
+	      same_bytes(e->plain + FRAME_HDR, plain + FRAME_HDR, PAGE_DATA))) {
+		if (e) {
+			if (f->last == e)
+				f->last = NULL;
+			e->k = 0; /* until phys and plain agree again */
+		}
+		page_ad(pad, load32_be(plain));
+		nonce_draw(f, buf + FRAME_PAGE + PAGE_DATA);
+		crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+		    buf + FRAME_PAGE, buf + FRAME_PAGE + PAGE_DATA + NONCE, NULL, plain + FRAME_HDR,
+		    PAGE_DATA, pad, sizeof(pad), NULL, buf + FRAME_PAGE + PAGE_DATA, key);
+	}
+	frame_ad(ad, k, buf + FRAME_PAGE + PAGE_DATA);
+	nonce_draw(f, buf + FRAME_HDR);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + FRAME_HDR + NONCE, NULL, plain,
+	                                                    FRAME_HDR, ad, sizeof(ad), NULL,
+	                                                    buf + FRAME_HDR, key);
+	if (e) {
+		memcpy(e->plain, plain, WAL_FRAME);
+		e->k = k;
+	}
+	rc = f->sub->pMethods->xWrite(f->sub, buf, FRAME_PHYS, phys_off(f, k));
+	if (rc != SQLITE_OK && e) {
+		if (f->last == e)
+			f->last = NULL;
+		e->k = 0;
+	}
+	return rc;
+}
+
 /* Read and decrypt unit k into out (unit_len bytes; zeros unless UNIT_OK).
  * Returns an SQLite code; *status says what was found. */
 static int unit_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
@@ -279,6 +494,9 @@ static int unit_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
 	int len = unit_len(f, k), rc;
 	sqlite3_int64 at = phys_off(f, k), size;
 	uint8_t ad[9];
+
+	if (f->kind == KIND_WAL && k > 0)
+		return frame_load(f, k, out, status);
 
 	rc = f->sub->pMethods->xRead(f->sub, f->phys, len + RES, at);
 	if (rc == SQLITE_IOERR_SHORT_READ) {
@@ -307,6 +525,8 @@ static int unit_store(encfile *f, sqlite3_int64 k, const uint8_t *plain)
 	int len = unit_len(f, k);
 	uint8_t ad[9];
 
+	if (f->kind == KIND_WAL && k > 0)
+		return frame_store(f, k, plain);
 	unit_ad(f, ad, k);
 	nonce_draw(f, f->phys + len);
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(f->phys, f->phys + len + NONCE, NULL,
@@ -491,6 +711,8 @@ static int unit_truncate(encfile *f, sqlite3_int64 size)
 		return SQLITE_OK;
 	if ((rc = f->sub->pMethods->xTruncate(f->sub, phys_off(f, n))) != SQLITE_OK)
 		return rc;
+	if (f->kind == KIND_WAL)
+		wal_forget(f, n);
 	if (n > 0 && size < unit_start(f, n)) {
 		sqlite3_int64 k = n - 1;
 		int keep = (int)(size - unit_start(f, k));
@@ -507,6 +729,55 @@ static int unit_truncate(encfile *f, sqlite3_int64 size)
 
 /* ---- sqlite3_io_methods ---- */
 
+/* Pair a WAL with its main database (same SQLite pager: the WAL's name
+ * leads back to the very name pointer the database was opened with), or
+ * register a main database. */
+static void link_file(encfile *f, const char *name)
+{
+	cw_vfs *v = f->v;
+	encfile *m;
+
+	if (name == NULL || (f->kind != KIND_MAIN && f->kind != KIND_WAL))
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (f->kind == KIND_MAIN) {
+		f->dbname = name;
+		f->next_main = v->mains;
+		v->mains = f;
+	} else {
+		const char *db = sqlite3_filename_database(name);
+
+		for (m = v->mains; m != NULL; m = m->next_main) {
+			if (m->dbname == db && m->peer == NULL) {
+				m->peer = f;
+				f->peer = m;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void unlink_file(encfile *f)
+{
+	cw_vfs *v = f->v;
+	encfile **p;
+
+	if (f->kind != KIND_MAIN && f->kind != KIND_WAL)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (f->peer)
+		f->peer->peer = NULL;
+	f->peer = NULL;
+	for (p = &v->mains; *p != NULL; p = &(*p)->next_main) {
+		if (*p == f) {
+			*p = f->next_main;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 static int io_close(sqlite3_file *pf)
 {
 	encfile *f = (encfile *)pf;
@@ -514,6 +785,10 @@ static int io_close(sqlite3_file *pf)
 
 	if (f->kind != KIND_MAIN)
 		rc = cache_flush(f);
+	unlink_file(f);
+	wal_forget(f, 0);
+	free(f->wcache);
+	f->wcache = NULL;
 	rc2 = f->sub->pMethods ? f->sub->pMethods->xClose(f->sub) : SQLITE_OK;
 	if (f->cache)
 		sodium_memzero(f->cache, f->cap);
@@ -725,7 +1000,8 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fl
 	f->cap = (size_t)(f->kind == KIND_MAIN ? PAGE : f->ulen + RES);
 	if ((f->phys = malloc(f->cap)) == NULL ||
 	    (f->kind != KIND_MAIN &&
-	     ((f->cache = malloc(f->cap)) == NULL || (f->aux = malloc(f->cap)) == NULL))) {
+	     ((f->cache = malloc(f->cap)) == NULL || (f->aux = malloc(f->cap)) == NULL)) ||
+	    (f->kind == KIND_WAL && (f->wcache = calloc(WAL_CACHE, sizeof(*f->wcache))) == NULL)) {
 		rc = SQLITE_NOMEM;
 		goto fail;
 	}
@@ -733,6 +1009,7 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fl
 		goto fail;
 	/* shared memory (WAL) needs version 2; our xFetch never maps anything */
 	pf->pMethods = f->sub->pMethods->iVersion >= 2 ? &methods_v3 : &methods_v1;
+	link_file(f, name);
 	return SQLITE_OK;
 fail:
 	if (f->sub->pMethods)
@@ -741,6 +1018,7 @@ fail:
 	free(f->phys);
 	free(f->cache);
 	free(f->aux);
+	free(f->wcache);
 	pf->pMethods = NULL;
 	return rc;
 }
@@ -849,6 +1127,11 @@ int cw_vfs_new(cw_vfs **out, const cw_secret *key)
 	}
 	if ((error = cw_secret_from(&v->key, cw_secret_data(key), cw_secret_len(key))) < 0)
 		goto done;
+	if (pthread_mutex_init(&v->lock, NULL) != 0) {
+		error = cw_error(CW_ERROR, "cannot create a lock for the encrypting file layer");
+		goto done;
+	}
+	v->has_lock = 1;
 	snprintf(v->name, sizeof(v->name), "cwenc-%u", atomic_fetch_add(&counter, 1) + 1);
 	v->root = root;
 	v->base.iVersion = root->iVersion < 3 ? root->iVersion : 3;
@@ -913,6 +1196,8 @@ void cw_vfs_free(cw_vfs *v)
 		return;
 	if (v->registered)
 		sqlite3_vfs_unregister(&v->base);
+	if (v->has_lock)
+		pthread_mutex_destroy(&v->lock);
 	cw_secret_free(v->key);
 	sodium_memzero(v, sizeof(*v));
 	free(v);

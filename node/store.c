@@ -133,7 +133,8 @@ int cw_store__exec(cw_store *st, const char *sql)
 	int error = CW_OK;
 
 	if (rc != SQLITE_OK) {
-		if (cw_vfs_failure(st->vfs) || msg == NULL)
+		if (cw_vfs_failure(st->vfs) || msg == NULL || (rc & 0xff) == SQLITE_CORRUPT ||
+		    (rc & 0xff) == SQLITE_NOTADB)
 			error = cw_store__error(st, rc, "updating the store");
 		else
 			error = cw_error((rc & 0xff) == SQLITE_CONSTRAINT ? CW_EINVALID : CW_ERROR,

@@ -8,9 +8,14 @@
 
 static _Thread_local char last_message[512];
 
+/* Format into a scratch buffer first: callers may pass cw_error_last() as
+ * an argument to wrap the previous message. */
 static void set_message(const char *fmt, va_list ap)
 {
-	vsnprintf(last_message, sizeof(last_message), fmt, ap);
+	char tmp[sizeof(last_message)];
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	memcpy(last_message, tmp, sizeof(tmp));
 }
 
 void cw_error_set(const char *fmt, ...)

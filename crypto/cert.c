@@ -1,0 +1,462 @@
+/* crypto/cert.c - requests, certificates, rosters, enrolment packages
+ * (formats in cert.h). Every parser checks lengths against what is left
+ * before reading, and signatures over the exact bytes it was given. */
+#include "cert.h"
+#include "../util/error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t magic_request[4] = { 'C', 'W', 'R', 'Q' };
+static const uint8_t magic_cert[4] = { 'C', 'W', 'C', 'T' };
+static const uint8_t magic_roster[4] = { 'C', 'W', 'R', 'S' };
+static const uint8_t magic_package[4] = { 'C', 'W', 'E', 'P' };
+
+#define ENTRY_CERT 1
+#define CERT_MIN_BYTES (4 + 1 + 1 + 8 + 8 + 3 * CW_PK_BYTES + 2 + 1 + CW_SIG_BYTES)
+
+struct cw_roster {
+	uint64_t seq;
+	int64_t issued_at;
+	uint8_t org_pk[CW_PK_BYTES];
+	uint8_t prev[CW_HASH_BYTES];
+	uint8_t hash[CW_HASH_BYTES];
+	char org_name[CW_NAME_MAX + 1];
+	size_t count;
+	cw_cert *certs;
+	const uint8_t **cert_bytes; /* into bytes */
+	size_t *cert_len;
+	uint8_t *bytes; /* a copy of the whole roster */
+	size_t len;
+};
+
+const char *cw_role_name(int role)
+{
+	switch (role) {
+	case CW_ROLE_COORDINATOR: return "coordinator";
+	case CW_ROLE_HUB: return "hub";
+	case CW_ROLE_CLINIC: return "clinic";
+	case CW_ROLE_DOCTOR: return "doctor";
+	default: return "unknown";
+	}
+}
+
+int cw_role_parse(cw_role *out, const char *name)
+{
+	int r;
+
+	for (r = CW_ROLE_COORDINATOR; r <= CW_ROLE_DOCTOR; r++) {
+		if (strcmp(name, cw_role_name(r)) == 0) {
+			*out = (cw_role)r;
+			return CW_OK;
+		}
+	}
+	return cw_error(CW_EINVALID, "'%.40s' is not a role (coordinator, hub, clinic, doctor)", name);
+}
+
+static int name_ok(const uint8_t *name, size_t len)
+{
+	return len >= 1 && len <= CW_NAME_MAX && cw_utf8_valid(name, len, 0);
+}
+
+static int put_name(cw_buf *out, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!name_ok((const uint8_t *)name, len))
+		return cw_error(CW_EINVALID, "a name must be 1 to %d characters of text", CW_NAME_MAX);
+	return cw_buf_put_str16(out, name, len);
+}
+
+static int get_name(char out[CW_NAME_MAX + 1], cw_reader *r, const char *what)
+{
+	const uint8_t *p;
+	size_t len;
+	int error;
+
+	if ((error = cw_reader_str16(r, &p, &len, what)) < 0)
+		return error;
+	if (!name_ok(p, len))
+		return cw_error(CW_EINVALID, "%s has a malformed name", what);
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return CW_OK;
+}
+
+/* Append a signature by k over out's bytes from start. */
+static int sign_tail(cw_buf *out, size_t start, const cw_keys *k)
+{
+	uint8_t sig[CW_SIG_BYTES];
+
+	cw_keys_sign(sig, k, out->data + start, out->len - start);
+	return cw_buf_put(out, sig, CW_SIG_BYTES);
+}
+
+/* Split off the trailing signature and check the header: magic and version. */
+static int open_signed(cw_reader *r, const uint8_t **sig, const uint8_t *data, size_t len,
+                       const uint8_t magic[4], const char *what)
+{
+	const uint8_t *p;
+	uint8_t version;
+	int error;
+
+	if (len < 5 + CW_SIG_BYTES)
+		return cw_error(CW_EINVALID, "the %s is cut short", what);
+	cw_reader_init(r, data, len - CW_SIG_BYTES);
+	*sig = data + len - CW_SIG_BYTES;
+	if ((error = cw_reader_get(r, &p, 4, what)) < 0)
+		return error;
+	if (memcmp(p, magic, 4) != 0)
+		return cw_error(CW_EINVALID, "not a caseway %s", what);
+	if ((error = cw_reader_u8(r, &version, what)) < 0)
+		return error;
+	if (version != 1)
+		return cw_error(CW_EINVALID, "unsupported %s version %u", what, version);
+	return CW_OK;
+}
+
+static int get_role(cw_role *out, cw_reader *r, const char *what)
+{
+	uint8_t role;
+	int error;
+
+	if ((error = cw_reader_u8(r, &role, what)) < 0)
+		return error;
+	if (role < CW_ROLE_COORDINATOR || role > CW_ROLE_DOCTOR)
+		return cw_error(CW_EINVALID, "the %s names an unknown role %u", what, role);
+	*out = (cw_role)role;
+	return CW_OK;
+}
+
+/* --- requests ------------------------------------------------------------------ */
+
+int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role,
+                      int64_t now)
+{
+	size_t start = out->len;
+	int error;
+
+	if ((error = cw_buf_put(out, magic_request, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
+	    (error = cw_buf_put_u8(out, (uint8_t)role)) < 0 ||
+	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
+	    (error = cw_buf_put(out, cw_keys_sign_pk(device), CW_PK_BYTES)) < 0 ||
+	    (error = cw_buf_put(out, cw_keys_box_pk(device), CW_PK_BYTES)) < 0 ||
+	    (error = put_name(out, name)) < 0 || (error = sign_tail(out, start, device)) < 0)
+		out->len = start;
+	return error;
+}
+
+int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
+{
+	cw_request req;
+	cw_reader r;
+	const uint8_t *sig;
+	uint64_t t;
+	int error;
+
+	memset(&req, 0, sizeof(req));
+	if (len > CW_CERT_MAX_BYTES)
+		return cw_error(CW_EINVALID, "the enrolment request is too large");
+	if ((error = open_signed(&r, &sig, data, len, magic_request, "enrolment request")) < 0 ||
+	    (error = get_role(&req.role, &r, "enrolment request")) < 0 ||
+	    (error = cw_reader_u64(&r, &t, "enrolment request")) < 0 ||
+	    (error = cw_reader_copy(&r, req.sign_pk, CW_PK_BYTES, "enrolment request")) < 0 ||
+	    (error = cw_reader_copy(&r, req.box_pk, CW_PK_BYTES, "enrolment request")) < 0 ||
+	    (error = get_name(req.name, &r, "enrolment request")) < 0 ||
+	    (error = cw_reader_end(&r, "enrolment request")) < 0)
+		return error;
+	req.created_at = (int64_t)t;
+	if (cw_keys_verify(sig, req.sign_pk, data, len - CW_SIG_BYTES) != CW_OK)
+		return cw_error(CW_EVERIFY, "the enrolment request's signature does not verify");
+	cw_keys_id_of(req.device_id, req.sign_pk);
+	*out = req;
+	return CW_OK;
+}
+
+/* --- certificates ------------------------------------------------------------------ */
+
+int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role,
+                  int64_t now, int64_t not_after)
+{
+	size_t start = out->len;
+	int error;
+
+	if ((error = cw_buf_put(out, magic_cert, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
+	    (error = cw_buf_put_u8(out, (uint8_t)role)) < 0 ||
+	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
+	    (error = cw_buf_put_u64(out, (uint64_t)not_after)) < 0 ||
+	    (error = cw_buf_put(out, cw_keys_sign_pk(org), CW_PK_BYTES)) < 0 ||
+	    (error = cw_buf_put(out, req->sign_pk, CW_PK_BYTES)) < 0 ||
+	    (error = cw_buf_put(out, req->box_pk, CW_PK_BYTES)) < 0 ||
+	    (error = put_name(out, req->name)) < 0 || (error = sign_tail(out, start, org)) < 0)
+		out->len = start;
+	return error;
+}
+
+int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
+{
+	cw_cert c;
+	cw_reader r;
+	const uint8_t *sig;
+	uint64_t t, na;
+	int error;
+
+	memset(&c, 0, sizeof(c));
+	if (len > CW_CERT_MAX_BYTES)
+		return cw_error(CW_EINVALID, "the certificate is too large");
+	if ((error = open_signed(&r, &sig, data, len, magic_cert, "certificate")) < 0 ||
+	    (error = get_role(&c.role, &r, "certificate")) < 0 ||
+	    (error = cw_reader_u64(&r, &t, "certificate")) < 0 ||
+	    (error = cw_reader_u64(&r, &na, "certificate")) < 0 ||
+	    (error = cw_reader_copy(&r, c.org_pk, CW_PK_BYTES, "certificate")) < 0 ||
+	    (error = cw_reader_copy(&r, c.sign_pk, CW_PK_BYTES, "certificate")) < 0 ||
+	    (error = cw_reader_copy(&r, c.box_pk, CW_PK_BYTES, "certificate")) < 0 ||
+	    (error = get_name(c.name, &r, "certificate")) < 0 ||
+	    (error = cw_reader_end(&r, "certificate")) < 0)
+		return error;
+	c.issued_at = (int64_t)t;
+	c.not_after = (int64_t)na;
+	if (cw_keys_verify(sig, c.org_pk, data, len - CW_SIG_BYTES) != CW_OK)
+		return cw_error(CW_EVERIFY, "the certificate's signature does not verify");
+	cw_keys_id_of(c.device_id, c.sign_pk);
+	cw_keys_hash(c.hash, data, len);
+	*out = c;
+	return CW_OK;
+}
+
+/* --- rosters ------------------------------------------------------------------------ */
+
+void cw_roster_free(cw_roster *r)
+{
+	if (r == NULL)
+		return;
+	free(r->certs);
+	free(r->cert_bytes);
+	free(r->cert_len);
+	free(r->bytes);
+	free(r);
+}
+
+int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
+{
+	cw_roster *r = NULL;
+	cw_reader rd;
+	const uint8_t *sig;
+	uint64_t t;
+	uint32_t count, i, j;
+	int error;
+
+	*out = NULL;
+	if (len > CW_ROSTER_MAX_BYTES) {
+		error = cw_error(CW_EINVALID, "the roster is too large");
+		goto done;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->bytes = malloc(len ? len : 1)) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	memcpy(r->bytes, data, len);
+	r->len = len;
+	if ((error = open_signed(&rd, &sig, r->bytes, len, magic_roster, "roster")) < 0 ||
+	    (error = cw_reader_u64(&rd, &r->seq, "roster")) < 0 ||
+	    (error = cw_reader_u64(&rd, &t, "roster")) < 0 ||
+	    (error = cw_reader_copy(&rd, r->org_pk, CW_PK_BYTES, "roster")) < 0 ||
+	    (error = cw_reader_copy(&rd, r->prev, CW_HASH_BYTES, "roster")) < 0 ||
+	    (error = get_name(r->org_name, &rd, "roster")) < 0 ||
+	    (error = cw_reader_u32(&rd, &count, "roster")) < 0)
+		goto done;
+	r->issued_at = (int64_t)t;
+	if (r->seq == 0 || r->seq > INT64_MAX) {
+		error = cw_error(CW_EINVALID, "the roster has an impossible number");
+		goto done;
+	}
+	/* every entry takes at least 5 + CERT_MIN_BYTES: check before allocating */
+	if (count > CW_ROSTER_MAX_ENTRIES || count > rd.left / (5 + CERT_MIN_BYTES)) {
+		error = cw_error(CW_EINVALID, "the roster claims more entries than it holds");
+		goto done;
+	}
+	if (cw_keys_verify(sig, r->org_pk, r->bytes, len - CW_SIG_BYTES) != CW_OK) {
+		error = cw_error(CW_EVERIFY, "the roster is not signed by the agency key it names");
+		goto done;
+	}
+	if (count && ((r->certs = calloc(count, sizeof(*r->certs))) == NULL ||
+	              (r->cert_bytes = calloc(count, sizeof(*r->cert_bytes))) == NULL ||
+	              (r->cert_len = calloc(count, sizeof(*r->cert_len))) == NULL)) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < count; i++) {
+		uint8_t type;
+		uint32_t elen;
+		const uint8_t *e;
+
+		if ((error = cw_reader_u8(&rd, &type, "roster")) < 0 ||
+		    (error = cw_reader_u32(&rd, &elen, "roster")) < 0 ||
+		    (error = cw_reader_get(&rd, &e, elen, "roster")) < 0)
+			goto done;
+		if (type != ENTRY_CERT) {
+			error = cw_error(CW_EINVALID, "the roster has an entry of unknown type %u", type);
+			goto done;
+		}
+		if ((error = cw_cert_parse(&r->certs[i], e, elen)) < 0) {
+			error = cw_error(error, "roster entry %u: %s", i + 1, cw_error_last());
+			goto done;
+		}
+		if (sodium_memcmp(r->certs[i].org_pk, r->org_pk, CW_PK_BYTES) != 0) {
+			error = cw_error(CW_EVERIFY, "roster entry %u was issued by another agency key", i + 1);
+			goto done;
+		}
+		for (j = 0; j < i; j++)
+			if (memcmp(r->certs[j].sign_pk, r->certs[i].sign_pk, CW_PK_BYTES) == 0) {
+				error = cw_error(CW_EINVALID, "the roster lists device %s twice",
+				                 r->certs[i].device_id);
+				goto done;
+			}
+		r->cert_bytes[i] = e;
+		r->cert_len[i] = elen;
+		r->count = i + 1;
+	}
+	if ((error = cw_reader_end(&rd, "roster")) < 0)
+		goto done;
+	cw_keys_hash(r->hash, r->bytes, len);
+	*out = r;
+	r = NULL;
+done:
+	cw_roster_free(r);
+	return error;
+}
+
+int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const cw_roster *prev,
+                    const cw_buf *certs, size_t ncerts, int64_t now)
+{
+	uint8_t zero[CW_HASH_BYTES];
+	size_t start = out->len, i;
+	int error;
+
+	memset(zero, 0, sizeof(zero));
+	if (ncerts > CW_ROSTER_MAX_ENTRIES)
+		return cw_error(CW_EINVALID, "too many devices for one roster");
+	if (prev && sodium_memcmp(prev->org_pk, cw_keys_sign_pk(org), CW_PK_BYTES) != 0)
+		return cw_error(CW_EVERIFY, "this agency key did not sign the current roster");
+	if ((error = cw_buf_put(out, magic_roster, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
+	    (error = cw_buf_put_u64(out, prev ? prev->seq + 1 : 1)) < 0 ||
+	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
+	    (error = cw_buf_put(out, cw_keys_sign_pk(org), CW_PK_BYTES)) < 0 ||
+	    (error = cw_buf_put(out, prev ? prev->hash : zero, CW_HASH_BYTES)) < 0 ||
+	    (error = put_name(out, org_name)) < 0 ||
+	    (error = cw_buf_put_u32(out, (uint32_t)ncerts)) < 0)
+		goto done;
+	for (i = 0; i < ncerts; i++)
+		if ((error = cw_buf_put_u8(out, ENTRY_CERT)) < 0 ||
+		    (error = cw_buf_put_u32(out, (uint32_t)certs[i].len)) < 0 ||
+		    (error = cw_buf_put(out, certs[i].data, certs[i].len)) < 0)
+			goto done;
+	error = sign_tail(out, start, org);
+done:
+	if (error < 0)
+		out->len = start;
+	return error;
+}
+
+uint64_t cw_roster_seq(const cw_roster *r)
+{
+	return r->seq;
+}
+
+int64_t cw_roster_issued_at(const cw_roster *r)
+{
+	return r->issued_at;
+}
+
+const uint8_t *cw_roster_org_pk(const cw_roster *r)
+{
+	return r->org_pk;
+}
+
+const char *cw_roster_org_name(const cw_roster *r)
+{
+	return r->org_name;
+}
+
+const uint8_t *cw_roster_hash(const cw_roster *r)
+{
+	return r->hash;
+}
+
+const uint8_t *cw_roster_prev(const cw_roster *r)
+{
+	return r->prev;
+}
+
+size_t cw_roster_count(const cw_roster *r)
+{
+	return r->count;
+}
+
+const cw_cert *cw_roster_cert(const cw_roster *r, size_t i)
+{
+	return &r->certs[i];
+}
+
+void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len)
+{
+	*data = r->cert_bytes[i];
+	*len = r->cert_len[i];
+}
+
+long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES])
+{
+	size_t i;
+
+	for (i = 0; i < r->count; i++)
+		if (memcmp(r->certs[i].sign_pk, sign_pk, CW_PK_BYTES) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* --- enrolment packages --------------------------------------------------------------- */
+
+int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const uint8_t *roster,
+                       size_t roster_len)
+{
+	size_t start = out->len;
+	int error;
+
+	if ((error = cw_buf_put(out, magic_package, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
+	    (error = cw_buf_put_u32(out, (uint32_t)cert_len)) < 0 ||
+	    (error = cw_buf_put(out, cert, cert_len)) < 0 ||
+	    (error = cw_buf_put_u32(out, (uint32_t)roster_len)) < 0 ||
+	    (error = cw_buf_put(out, roster, roster_len)) < 0)
+		out->len = start;
+	return error;
+}
+
+int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
+                       size_t *roster_len, const uint8_t *data, size_t len)
+{
+	cw_reader r;
+	const uint8_t *p;
+	uint8_t version;
+	uint32_t n;
+	int error;
+
+	cw_reader_init(&r, data, len);
+	if ((error = cw_reader_get(&r, &p, 4, "certificate file")) < 0)
+		return error;
+	if (memcmp(p, magic_package, 4) != 0)
+		return cw_error(CW_EINVALID, "not a caseway certificate file");
+	if ((error = cw_reader_u8(&r, &version, "certificate file")) < 0)
+		return error;
+	if (version != 1)
+		return cw_error(CW_EINVALID, "unsupported certificate file version %u", version);
+	if ((error = cw_reader_u32(&r, &n, "certificate file")) < 0 ||
+	    (error = cw_reader_get(&r, cert, n, "certificate file")) < 0)
+		return error;
+	*cert_len = n;
+	if ((error = cw_reader_u32(&r, &n, "certificate file")) < 0 ||
+	    (error = cw_reader_get(&r, roster, n, "certificate file")) < 0)
+		return error;
+	*roster_len = n;
+	return cw_reader_end(&r, "certificate file");
+}

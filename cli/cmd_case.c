@@ -373,6 +373,28 @@ static void show_json(const cw_case_view *v)
 	cli_json_print(doc);
 }
 
+/* How each kind of item is printed: a section title and the fields in the
+ * order people read them. */
+static const struct {
+	const char *title;
+	const char *fields[8];
+} sections[CW_KIND_MAX + 1] = {
+	[CW_KIND_PROCEDURE] = { "TREATMENT PLAN", { "name", "clinic", "surgeon", "date", "status" } },
+	[CW_KIND_APPOINTMENT] = { "APPOINTMENTS",
+	                          { "start", "end", "kind", "provider", "location", "status" } },
+	[CW_KIND_FLIGHT] = { "FLIGHTS",
+	                     { "number", "carrier", "from", "to", "depart", "arrive", "direction" } },
+	[CW_KIND_STAY] = { "STAYS", { "hotel", "address", "check_in", "check_out", "accessible" } },
+	[CW_KIND_TRANSFER] = { "GROUND TRANSPORT", { "pickup", "from", "to", "driver", "phone" } },
+	[CW_KIND_VISA] = { "VISA", { "type", "number", "valid_from", "valid_to", "status" } },
+	[CW_KIND_INSURANCE] = { "TRAVEL INSURANCE",
+	                        { "provider", "policy", "valid_from", "valid_to", "phone" } },
+	[CW_KIND_COST] = { "MONEY", { "type", "amount", "currency", "label" } },
+	[CW_KIND_DOCUMENT] = { "DOCUMENTS", { "title", "kind", "size", "filename" } },
+	[CW_KIND_NOTE] = { "NOTES AND CONTACT LOG", { "channel", "text" } },
+	[CW_KIND_TASK] = { "TASKS", { "text", "due", "owner", "done" } },
+};
+
 static void show_entity_line(const cw_view_entity *e)
 {
 	const cw_kind_def *k = cw_model_kind(e->kind);
@@ -380,18 +402,61 @@ static void show_entity_line(const cw_view_entity *e)
 	int first = 1;
 
 	printf("  [%.8s]", e->hex);
-	for (i = 0; i < k->nfields; i++) {
-		const char *val = cw_view_get(e, k->fields[i].name);
+	for (i = 0; i < 8 && sections[e->kind].fields[i]; i++) {
+		const char *name = sections[e->kind].fields[i];
+		const char *val = cw_view_get(e, name);
+		const cw_field_def *f = cw_model_field(k, name);
 
-		if (val == NULL || strcmp(k->fields[i].name, "address") == 0)
+		if (val == NULL)
 			continue;
 		if (strchr(val, '\n'))
-			printf("%s%s:\n      %s", first ? " " : "; ", k->fields[i].label, val);
+			printf("%s%s:\n      %s", first ? " " : "; ", f->label, val);
 		else
-			printf("%s%s: %s", first ? " " : "; ", k->fields[i].label, val);
+			printf("%s%s: %s", first ? " " : "; ", f->label, val);
 		first = 0;
 	}
 	putchar('\n');
+}
+
+/* Totals per currency: estimates, charges, payments, and what is still owed. */
+static void show_money(const cw_case_view *v)
+{
+	struct {
+		char cur[4];
+		int64_t sum[3];
+	} t[16];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < v->nentities; i++) {
+		const cw_view_entity *e = &v->entities[i];
+		const char *type = cw_view_get(e, "type"), *cur = cw_view_get(e, "currency");
+		int64_t minor;
+		int slot;
+
+		if (e->kind != CW_KIND_COST || e->removed || !type || !cur ||
+		    cw_model_money(&minor, cw_view_get(e, "amount") ? cw_view_get(e, "amount") : "") < 0)
+			continue;
+		slot = strcmp(type, "estimate") == 0 ? 0 : strcmp(type, "charge") == 0 ? 1 : 2;
+		for (j = 0; j < n && strcmp(t[j].cur, cur) != 0; j++)
+			;
+		if (j == n) {
+			if (n == 16)
+				continue;
+			memset(&t[n], 0, sizeof(t[n]));
+			snprintf(t[n].cur, sizeof(t[n].cur), "%s", cur);
+			n++;
+		}
+		if (t[j].sum[slot] < INT64_MAX / 2 && minor < INT64_MAX / 2)
+			t[j].sum[slot] += minor;
+	}
+	for (j = 0; j < n; j++)
+		printf("  Totals %s: estimated %lld.%02lld, charged %lld.%02lld, paid %lld.%02lld, "
+		       "still owed %lld.%02lld\n",
+		       t[j].cur, (long long)(t[j].sum[0] / 100), (long long)(t[j].sum[0] % 100),
+		       (long long)(t[j].sum[1] / 100), (long long)(t[j].sum[1] % 100),
+		       (long long)(t[j].sum[2] / 100), (long long)(t[j].sum[2] % 100),
+		       (long long)((t[j].sum[1] - t[j].sum[2]) / 100),
+		       (long long)llabs((t[j].sum[1] - t[j].sum[2]) % 100));
 }
 
 static void show_text(const cw_case_view *v)
@@ -421,10 +486,12 @@ static void show_text(const cw_case_view *v)
 			if ((int)v->entities[i].kind != k || v->entities[i].removed)
 				continue;
 			if (!any)
-				printf("\n%sS\n", cw_model_kind(k)->label);
+				printf("\n%s\n", sections[k].title);
 			any = 1;
 			show_entity_line(&v->entities[i]);
 		}
+		if (any && k == CW_KIND_COST)
+			show_money(v);
 	}
 	if (v->nconflicts) {
 		printf("\nCONFLICTS (settle with `caseway resolve ID --take VALUE`)\n");

@@ -11,7 +11,7 @@ export CASEWAY_PASSPHRASE="demo passphrase - use your own"
 start=$(date +%s%N)
 
 say() { printf '\n== %s\n' "$*"; }
-run() { printf '$ caseway %s\n' "$*"; "$CW" "$@"; }
+run() { printf '$ caseway'; printf ' %q' "$@"; printf '\n'; "$CW" "$@"; }
 ms() { echo $(( ($(date +%s%N) - start) / 1000000 )); }
 
 say "Head office sets up its node and the agency key"
@@ -29,12 +29,36 @@ run --home "$W/ana" org join "$W/ana-cert.txt"
 run --home "$W/ana" whoami
 run --home "$W/ana" org roster
 
+say "Day one in Istanbul, offline: a new patient"
+CASE=$("$CW" --home "$W/ana" -q case new --patient "Maria Schmidt" --dob 1961-04-02 --nationality DE \
+       --procedure "Knee replacement" languages="German, English" interpreter=yes recovery_days=10)
+echo "   case $CASE"
+run --home "$W/ana" travel add "$CASE" --kind flight carrier=TK number=TK1590 from=FRA to=IST \
+    depart=2030-03-10T08:00+01:00 arrive=2030-03-10T12:30+03:00 direction=outbound
+run --home "$W/ana" travel add "$CASE" --kind flight carrier=TK number=TK1595 from=IST to=FRA \
+    depart=2030-03-18T14:00+03:00 arrive=2030-03-18T16:30+01:00 direction=return
+run --home "$W/ana" travel add "$CASE" --kind stay hotel="Hotel Sisli" check_in=2030-03-10 check_out=2030-03-18
+run --home "$W/ana" appt add "$CASE" --kind surgery --start 2030-03-12T09:00+03:00 \
+    --end 2030-03-12T13:00+03:00 --provider "Dr. Aydin" --location "Memorial Sisli"
+run --home "$W/ana" cost add "$CASE" --estimate 12000 EUR --label "surgery package"
+run --home "$W/ana" note add "$CASE" "Daughter travels with her; prefers German-speaking nurse." --channel family
+printf 'MRI report, left knee\n' >"$W/mri.txt"
+run --home "$W/ana" doc add "$CASE" "$W/mri.txt" --kind scan --title "MRI knee"
+run --home "$W/ana" case stage "$CASE" booked
+
+say "Before anything goes wrong: the checks"
+run --home "$W/ana" check "$CASE"
+
+say "The week ahead"
+run --home "$W/ana" agenda --from 2030-03-09 --days 10
+
 say "Everything the laptop stores is encrypted"
 run --home "$W/ana" verify
 printf '$ sqlite3 store.db .tables\n'
 sqlite3 "$W/ana/store.db" .tables 2>&1 || true
-if strings "$W/ana/store.db" | grep -q "Ana Lima"; then echo "   plaintext found - this is a bug"; exit 1; fi
-echo "   'strings' finds no names in store.db ($(stat -c %s "$W/ana/store.db") bytes)"
+if cat "$W/ana/store.db" "$W"/ana/docs/*/* | strings | grep -q -e "Ana Lima" -e "Schmidt" -e "MRI report"; then
+  echo "   plaintext found - this is a bug"; exit 1; fi
+echo "   'strings' finds no names in store.db ($(stat -c %s "$W/ana/store.db") bytes) or the documents"
 
 say "A thief with the laptop but not the passphrase gets nothing"
 set +e

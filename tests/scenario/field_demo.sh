@@ -6,4 +6,6 @@ echo "$out" | tail -5
 echo "$out" | grep -q "Joined agency 'Acme Medical Travel'"
 echo "$out" | grep -q "file is not a database"
 echo "$out" | grep -q "wrong passphrase"
+echo "$out" | grep -q "flight-in-recovery"
+echo "$out" | grep -q "surgery-without-consent"
 echo "1 passed, 0 failed"

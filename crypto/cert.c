@@ -55,6 +55,11 @@ int cw_role_parse(cw_role *out, const char *name)
 	return cw_error(CW_EINVALID, "'%.40s' is not a role (coordinator, hub, clinic, doctor)", name);
 }
 
+static int role_ok(int role)
+{
+	return role >= CW_ROLE_COORDINATOR && role <= CW_ROLE_DOCTOR;
+}
+
 static int name_ok(const uint8_t *name, size_t len)
 {
 	return len >= 1 && len <= CW_NAME_MAX && cw_utf8_valid(name, len, 0);
@@ -123,7 +128,7 @@ static int get_role(cw_role *out, cw_reader *r, const char *what)
 
 	if ((error = cw_reader_u8(r, &role, what)) < 0)
 		return error;
-	if (role < CW_ROLE_COORDINATOR || role > CW_ROLE_DOCTOR)
+	if (!role_ok(role))
 		return cw_error(CW_EINVALID, "the %s names an unknown role %u", what, role);
 	*out = (cw_role)role;
 	return CW_OK;
@@ -137,6 +142,8 @@ int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_r
 	size_t start = out->len;
 	int error;
 
+	if (!role_ok((int)role))
+		return cw_error(CW_EINVALID, "internal: unknown role %d", (int)role);
 	if ((error = cw_buf_put(out, magic_request, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
 	    (error = cw_buf_put_u8(out, (uint8_t)role)) < 0 ||
 	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
@@ -182,6 +189,10 @@ int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_rol
 	size_t start = out->len;
 	int error;
 
+	if (!role_ok((int)role))
+		return cw_error(CW_EINVALID, "internal: unknown role %d", (int)role);
+	if (not_after != 0 && not_after <= now)
+		return cw_error(CW_EINVALID, "the certificate would expire before it is issued");
 	if ((error = cw_buf_put(out, magic_cert, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
 	    (error = cw_buf_put_u8(out, (uint8_t)role)) < 0 ||
 	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||

@@ -1,10 +1,15 @@
-/* crypto/keystore.c - a seed sealed under a passphrase (format in keystore.h). */
+/* crypto/keystore.c - a seed sealed under a passphrase (format in keystore.h).
+ *
+ * Opening checks the cheap things first (size, magic, version, algorithms,
+ * checksum, KDF limits) so that a damaged or hostile file never reaches the
+ * memory-hard KDF with limits we did not choose. */
 #include "keystore.h"
 #include "../util/error.h"
 
 #include <sodium.h>
 #include <string.h>
 
+#define OFF_VERSION 4
 #define OFF_KIND 5
 #define OFF_KDF 6
 #define OFF_AEAD 7
@@ -18,6 +23,17 @@
 #define SALT_BYTES 16
 #define NONCE_BYTES 24
 #define TAG_BYTES 16
+#define KEYSTORE_VERSION 1
+#define KDF_ARGON2ID13 1
+#define AEAD_XCHACHA20POLY1305 1
+
+/* The layout in keystore.h, checked against libsodium's sizes at compile time. */
+_Static_assert(OFF_SEALED + CW_SEED_BYTES + TAG_BYTES == OFF_CHECKSUM, "keystore layout");
+_Static_assert(OFF_CHECKSUM + CW_HASH_BYTES == CW_KEYSTORE_SIZE, "keystore size");
+_Static_assert(SALT_BYTES == crypto_pwhash_argon2id_SALTBYTES, "salt size");
+_Static_assert(NONCE_BYTES == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce size");
+_Static_assert(TAG_BYTES == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag size");
+_Static_assert(CW_KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key size");
 
 static const uint8_t magic[4] = { 'C', 'W', 'K', 'S' };
 
@@ -29,12 +45,18 @@ static int cost_ok(uint64_t ops, uint64_t mem)
 	       mem <= CW_KDF_MEM_MAX;
 }
 
+/* Argon2id from the passphrase and salt to the sealing key. The limits must
+ * already be within CW_KDF_* (cost_ok). */
 static int derive(uint8_t key[CW_KEY_BYTES], const char *pass, size_t passlen,
-                  const uint8_t *salt, uint64_t ops, uint64_t mem)
+                  const uint8_t salt[SALT_BYTES], uint64_t ops, uint64_t mem)
 {
-	if (crypto_pwhash(key, CW_KEY_BYTES, pass, passlen, salt, ops, (size_t)mem,
-	                  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return cw_error(CW_ERROR, "not enough memory to derive the key from the passphrase");
+	if (passlen > crypto_pwhash_argon2id_PASSWD_MAX)
+		return cw_error(CW_EINVALID, "the passphrase is too long");
+	if (crypto_pwhash(key, CW_KEY_BYTES, pass, passlen, salt, (unsigned long long)ops,
+	                  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return cw_error(CW_ERROR, "not enough memory to derive the key from the passphrase "
+		                          "(%llu MiB needed)",
+		                (unsigned long long)(mem >> 20));
 	return CW_OK;
 }
 
@@ -44,21 +66,31 @@ int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys, co
 	uint8_t file[CW_KEYSTORE_SIZE], key[CW_KEY_BYTES];
 	int error;
 
+	memset(key, 0, sizeof(key));
 	if (cost == NULL)
 		cost = &cw_kdf_default;
-	if (!cost_ok(cost->opslimit, cost->memlimit))
-		return cw_error(CW_EINVALID, "key-derivation cost out of range (%d-%d passes, %llu-%llu MiB)",
-		                CW_KDF_OPS_MIN, CW_KDF_OPS_MAX,
-		                (unsigned long long)(CW_KDF_MEM_MIN >> 20),
-		                (unsigned long long)(CW_KDF_MEM_MAX >> 20));
-	if (kind < CW_KEYSTORE_DEVICE || kind > CW_KEYSTORE_DOCTOR)
-		return cw_error(CW_EINVALID, "internal: unknown keystore kind");
+	if (!cost_ok(cost->opslimit, cost->memlimit)) {
+		error = cw_error(CW_EINVALID,
+		                 "key-derivation cost out of range (%d to %d passes, %llu to %llu MiB)",
+		                 CW_KDF_OPS_MIN, CW_KDF_OPS_MAX,
+		                 (unsigned long long)(CW_KDF_MEM_MIN >> 20),
+		                 (unsigned long long)(CW_KDF_MEM_MAX >> 20));
+		goto done;
+	}
+	if ((int)kind < CW_KEYSTORE_DEVICE || (int)kind > CW_KEYSTORE_DOCTOR) {
+		error = cw_error(CW_EINVALID, "internal: unknown keystore kind %d", (int)kind);
+		goto done;
+	}
+	if (cw_secret_len(cw_keys_seed(keys)) != CW_SEED_BYTES) {
+		error = cw_error(CW_EINVALID, "internal: a seed is %d bytes", CW_SEED_BYTES);
+		goto done;
+	}
 	memset(file, 0, sizeof(file));
-	memcpy(file, magic, 4);
-	file[4] = 1;
+	memcpy(file, magic, sizeof(magic));
+	file[OFF_VERSION] = KEYSTORE_VERSION;
 	file[OFF_KIND] = (uint8_t)kind;
-	file[OFF_KDF] = 1;
-	file[OFF_AEAD] = 1;
+	file[OFF_KDF] = KDF_ARGON2ID13;
+	file[OFF_AEAD] = AEAD_XCHACHA20POLY1305;
 	cw_store64(file + OFF_OPS, cost->opslimit);
 	cw_store64(file + OFF_MEM, cost->memlimit);
 	randombytes_buf(file + OFF_SALT, SALT_BYTES);
@@ -66,6 +98,7 @@ int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys, co
 	memcpy(file + OFF_PK, cw_keys_sign_pk(keys), CW_PK_BYTES);
 	if ((error = derive(key, pass, passlen, file + OFF_SALT, cost->opslimit, cost->memlimit)) < 0)
 		goto done;
+	/* the seed goes straight from guarded memory into the ciphertext */
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
 		file + OFF_SEALED, file + OFF_SEALED + CW_SEED_BYTES, NULL,
 		cw_secret_data(cw_keys_seed(keys)), CW_SEED_BYTES, file, OFF_SEALED, NULL,
@@ -79,30 +112,35 @@ done:
 
 int cw_keystore_parse(cw_keystore_info *out, const uint8_t *data, size_t len)
 {
+	cw_keystore_info info;
 	uint8_t sum[CW_HASH_BYTES];
 	uint64_t ops, mem;
 
+	if (len < sizeof(magic) + 1 || memcmp(data, magic, sizeof(magic)) != 0)
+		return cw_error(CW_EVERIFY, "keystore is damaged (not a caseway keystore)");
+	if (data[OFF_VERSION] != KEYSTORE_VERSION)
+		return cw_error(CW_EVERIFY, "keystore is damaged (unknown version %u)",
+		                (unsigned)data[OFF_VERSION]);
 	if (len != CW_KEYSTORE_SIZE)
 		return cw_error(CW_EVERIFY, "keystore is damaged (it is %zu bytes, not %d)", len,
 		                CW_KEYSTORE_SIZE);
-	if (memcmp(data, magic, 4) != 0)
-		return cw_error(CW_EVERIFY, "keystore is damaged (not a caseway keystore)");
 	crypto_generichash(sum, sizeof(sum), data, OFF_CHECKSUM, NULL, 0);
-	if (sodium_memcmp(sum, data + OFF_CHECKSUM, sizeof(sum)) != 0)
+	if (!cw_secret_equal(sum, data + OFF_CHECKSUM, sizeof(sum)))
 		return cw_error(CW_EVERIFY, "keystore is damaged (checksum mismatch)");
-	if (data[4] != 1)
-		return cw_error(CW_EVERIFY, "keystore is damaged (unknown version %u)", data[4]);
-	if (data[OFF_KIND] < CW_KEYSTORE_DEVICE || data[OFF_KIND] > CW_KEYSTORE_DOCTOR ||
-	    data[OFF_KDF] != 1 || data[OFF_AEAD] != 1)
-		return cw_error(CW_EVERIFY, "keystore is damaged (unknown kind or algorithm)");
+	if (data[OFF_KIND] < CW_KEYSTORE_DEVICE || data[OFF_KIND] > CW_KEYSTORE_DOCTOR)
+		return cw_error(CW_EVERIFY, "keystore is damaged (unknown kind %u)",
+		                (unsigned)data[OFF_KIND]);
+	if (data[OFF_KDF] != KDF_ARGON2ID13 || data[OFF_AEAD] != AEAD_XCHACHA20POLY1305)
+		return cw_error(CW_EVERIFY, "keystore is damaged (unknown algorithm)");
 	ops = cw_load64(data + OFF_OPS);
 	mem = cw_load64(data + OFF_MEM);
 	if (!cost_ok(ops, mem))
 		return cw_error(CW_EVERIFY, "keystore is damaged (bad key-derivation limits)");
-	out->kind = (cw_keystore_kind)data[OFF_KIND];
-	out->cost.opslimit = ops;
-	out->cost.memlimit = mem;
-	memcpy(out->sign_pk, data + OFF_PK, CW_PK_BYTES);
+	info.kind = (cw_keystore_kind)data[OFF_KIND];
+	info.cost.opslimit = ops;
+	info.cost.memlimit = mem;
+	memcpy(info.sign_pk, data + OFF_PK, CW_PK_BYTES);
+	*out = info;
 	return CW_OK;
 }
 
@@ -117,6 +155,9 @@ int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *d
 
 	*out = NULL;
 	memset(key, 0, sizeof(key));
+	if (label == NULL)
+		label = "keystore";
+	/* structure, checksum and limits before any KDF work */
 	if ((error = cw_keystore_parse(&info, data, len)) < 0) {
 		error = cw_error(CW_EVERIFY, "%s: %s", label, cw_error_last());
 		goto done;
@@ -133,8 +174,8 @@ int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *d
 	}
 	if ((error = cw_keys_from_seed(&keys, seed)) < 0)
 		goto done;
-	if (sodium_memcmp(cw_keys_sign_pk(keys), info.sign_pk, CW_PK_BYTES) != 0) {
-		error = cw_error(CW_EVERIFY, "%s: keystore is damaged (keys do not match)", label);
+	if (!cw_secret_equal(cw_keys_sign_pk(keys), info.sign_pk, CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "%s: keystore is damaged (its keys do not match)", label);
 		goto done;
 	}
 	if (info_out)

@@ -154,20 +154,22 @@ static void nonce_draw(encfile *f, uint8_t *out)
 
 /* ---- helpers ---- */
 
-/* Equality of n bytes in time independent of the contents (the bytes
- * compared include tags). */
-static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+/* Two stored frames are the same bytes: nonces and tags compared in
+ * constant time, ciphertext (public, and no MAC) with memcmp. */
+static int same_frame(const uint8_t *a, const uint8_t *b)
 {
-	uint64_t x, y, acc = 0;
+	return sodium_memcmp(a + FRAME_HDR, b + FRAME_HDR, RES) == 0 &&
+	       sodium_memcmp(a + FRAME_PAGE + PAGE_DATA, b + FRAME_PAGE + PAGE_DATA, RES) == 0 &&
+	       memcmp(a, b, FRAME_HDR) == 0 && memcmp(a + FRAME_PAGE, b + FRAME_PAGE, PAGE_DATA) == 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
 	size_t i;
 
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		acc |= x ^ y;
-	}
-	for (; i < n; i++)
-		acc |= (uint64_t)(a[i] ^ b[i]);
+	for (i = 0; i < n; i++)
+		acc |= p[i];
 	return acc == 0;
 }
 
@@ -280,7 +282,7 @@ static const uint8_t *wal_page_for(const encfile *f, sqlite3_int64 pgno, const u
 	const walentry *e = f->peer ? f->peer->last : NULL;
 
 	if (e == NULL || e->k == 0 || load32_be(e->plain) != pgno ||
-	    !same_bytes(e->plain + FRAME_HDR, in, PAGE_DATA))
+	    memcmp(e->plain + FRAME_HDR, in, PAGE_DATA) != 0)
 		return NULL;
 	return e->phys + FRAME_PAGE;
 }
@@ -389,10 +391,12 @@ static void wal_forget(encfile *f, sqlite3_int64 from)
 	}
 }
 
-/* Read frame k into out (WAL_FRAME bytes, zeros unless UNIT_OK). A stored
- * frame identical to one we wrote or verified is not decrypted again: the
- * same bytes under the same key and position hold the same plaintext. */
-static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
+/* Read frame k: *out points to its plaintext (WAL_FRAME bytes: a cache
+ * entry, else buf), valid until the next frame operation on f; zeros unless
+ * UNIT_OK. A stored frame identical to one we wrote or verified is not
+ * decrypted again: the same bytes under the same key and position hold the
+ * same plaintext. */
+static int frame_get(encfile *f, sqlite3_int64 k, uint8_t *buf, const uint8_t **out, int *status)
 {
 	sqlite3_int64 at = phys_off(f, k), size;
 	const uint8_t *key = cw_secret_data(f->v->key);
@@ -400,8 +404,9 @@ static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
 	walentry *e = wal_slot(f, k, 0);
 	int rc = f->sub->pMethods->xRead(f->sub, f->phys, FRAME_PHYS, at);
 
+	*out = buf;
 	if (rc == SQLITE_IOERR_SHORT_READ) {
-		memset(out, 0, WAL_FRAME);
+		memset(buf, 0, WAL_FRAME);
 		if ((rc = f->sub->pMethods->xFileSize(f->sub, &size)) != SQLITE_OK)
 			return rc;
 		*status = size <= at ? UNIT_ABSENT : UNIT_PARTIAL;
@@ -409,33 +414,33 @@ static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
 	}
 	if (rc != SQLITE_OK)
 		return rc;
-	if (e && e->k == k && same_bytes(e->phys, f->phys, FRAME_PHYS)) {
-		memcpy(out, e->plain, WAL_FRAME);
+	if (e && e->k == k && same_frame(e->phys, f->phys)) {
+		*out = e->plain;
 		f->last = e;
 		*status = UNIT_OK;
 		return SQLITE_OK;
 	}
 	frame_ad(ad, k, f->phys + FRAME_PAGE + PAGE_DATA);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-	        out, NULL, f->phys, FRAME_HDR, f->phys + FRAME_HDR + NONCE, ad, sizeof(ad),
+	        buf, NULL, f->phys, FRAME_HDR, f->phys + FRAME_HDR + NONCE, ad, sizeof(ad),
 	        f->phys + FRAME_HDR, key) != 0) {
-		memset(out, 0, WAL_FRAME);
+		memset(buf, 0, WAL_FRAME);
 		*status = UNIT_AUTH;
 		return SQLITE_OK;
 	}
-	page_ad(pad, load32_be(out));
+	page_ad(pad, load32_be(buf));
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-	        out + FRAME_HDR, NULL, f->phys + FRAME_PAGE, PAGE_DATA,
+	        buf + FRAME_HDR, NULL, f->phys + FRAME_PAGE, PAGE_DATA,
 	        f->phys + FRAME_PAGE + PAGE_DATA + NONCE, pad, sizeof(pad),
 	        f->phys + FRAME_PAGE + PAGE_DATA, key) != 0) {
-		memset(out, 0, WAL_FRAME);
+		memset(buf, 0, WAL_FRAME);
 		*status = UNIT_AUTH;
 		return SQLITE_OK;
 	}
-	memset(out + FRAME_HDR + PAGE_DATA, 0, RES);
+	memset(buf + FRAME_HDR + PAGE_DATA, 0, RES);
 	if ((e = wal_slot(f, k, 1)) != NULL) {
 		memcpy(e->phys, f->phys, FRAME_PHYS);
-		memcpy(e->plain, out, WAL_FRAME);
+		memcpy(e->plain, buf, WAL_FRAME);
 		e->k = k;
 	}
 	f->last = e;
@@ -443,21 +448,31 @@ static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
 	return SQLITE_OK;
 }
 
+/* Read frame k into out, like unit_load. */
+static int frame_load(encfile *f, sqlite3_int64 k, uint8_t *out, int *status)
+{
+	const uint8_t *plain;
+	int rc = frame_get(f, k, out, &plain, status);
+
+	if (rc == SQLITE_OK && plain != out)
+		memcpy(out, plain, WAL_FRAME);
+	return rc;
+}
+
 /* Encrypt and write frame k, whole, in one write. A page identical to the
  * one its cache slot holds (SQLite rewriting a frame's checksums) keeps its
  * stored form. */
 static int frame_store(encfile *f, sqlite3_int64 k, const uint8_t *plain)
 {
-	static const uint8_t zeros[RES];
 	const uint8_t *key = cw_secret_data(f->v->key);
 	walentry *e = wal_slot(f, k, 1);
 	uint8_t *buf = e ? e->phys : f->phys, ad[9 + RES], pad[5];
 	int rc;
 
-	if (!same_bytes(plain + FRAME_HDR + PAGE_DATA, zeros, RES))
+	if (!all_zero(plain + FRAME_HDR + PAGE_DATA, RES))
 		return SQLITE_IOERR_WRITE;
 	if (!(e && e->k != 0 && load32_be(e->plain) == load32_be(plain) &&
-	      same_bytes(e->plain + FRAME_HDR, plain + FRAME_HDR, PAGE_DATA))) {
+	      memcmp(e->plain + FRAME_HDR, plain + FRAME_HDR, PAGE_DATA) == 0)) {
 		if (e) {
 			if (f->last == e)
 				f->last = NULL;
@@ -646,8 +661,15 @@ static int unit_read(encfile *f, uint8_t *out, int amt, sqlite3_int64 off)
 				goto fail;
 			memcpy(out, f->cache + a, (size_t)n);
 		} else {
-			if ((rc = cache_flush(f)) != SQLITE_OK ||
-			    (rc = unit_load(f, k, f->aux, &status)) != SQLITE_OK)
+			const uint8_t *plain = f->aux;
+
+			if ((rc = cache_flush(f)) != SQLITE_OK)
+				goto fail;
+			if (f->kind == KIND_WAL && k > 0)
+				rc = frame_get(f, k, f->aux, &plain, &status);
+			else
+				rc = unit_load(f, k, f->aux, &status);
+			if (rc != SQLITE_OK)
 				goto fail;
 			if (status == UNIT_ABSENT || (status == UNIT_PARTIAL && f->kind == KIND_WAL)) {
 				memset(out, 0, (size_t)amt);
@@ -659,7 +681,10 @@ static int unit_read(encfile *f, uint8_t *out, int amt, sqlite3_int64 off)
 				rc = SQLITE_IOERR_DATA;
 				goto fail;
 			}
-			memcpy(out, f->aux + a, (size_t)n); /* zeros for a torn WAL tail */
+			if (status == UNIT_AUTH)
+				memset(out, 0, (size_t)n); /* a torn WAL tail reads as zeros */
+			else
+				memcpy(out, plain + a, (size_t)n);
 		}
 		out += n;
 		off += n;

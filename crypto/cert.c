@@ -249,13 +249,58 @@ void cw_roster_free(cw_roster *r)
 	free(r);
 }
 
+static int by_sign_pk(const void *a, const void *b)
+{
+	const cw_cert *x = *(const cw_cert *const *)a, *y = *(const cw_cert *const *)b;
+
+	return memcmp(x->sign_pk, y->sign_pk, CW_PK_BYTES);
+}
+
+/* CW_EINVALID (message set) when two of the n certificates are for the same
+ * device. Sorts pointers, so a roster of CW_ROSTER_MAX_ENTRIES stays cheap. */
+static int check_unique(const cw_cert *certs, size_t n)
+{
+	const cw_cert **sorted = NULL;
+	size_t i;
+	int error = CW_OK;
+
+	if (n < 2)
+		goto done;
+	if ((sorted = calloc(n, sizeof(*sorted))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		sorted[i] = &certs[i];
+	qsort(sorted, n, sizeof(*sorted), by_sign_pk);
+	for (i = 1; i < n; i++)
+		if (memcmp(sorted[i - 1]->sign_pk, sorted[i]->sign_pk, CW_PK_BYTES) == 0) {
+			error = cw_error(CW_EINVALID, "the roster lists device %s (%s) twice",
+			                 sorted[i]->device_id, sorted[i]->name);
+			goto done;
+		}
+done:
+	free(sorted);
+	return error;
+}
+
+static int all_zero(const uint8_t *p, size_t len)
+{
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
 int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 {
 	cw_roster *r = NULL;
-	cw_reader rd;
+	cw_reader rd, entries;
 	const uint8_t *sig;
 	uint64_t t;
-	uint32_t count, i, j;
+	uint32_t count, i;
 	int error;
 
 	*out = NULL;
@@ -263,11 +308,13 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		error = cw_error(CW_EINVALID, "the roster is too large");
 		goto done;
 	}
+	/* the copy is as large as the input, which is capped above */
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->bytes = malloc(len ? len : 1)) == NULL) {
 		error = cw_error_nomem();
 		goto done;
 	}
-	memcpy(r->bytes, data, len);
+	if (len)
+		memcpy(r->bytes, data, len);
 	r->len = len;
 	if ((error = open_signed(&rd, &sig, r->bytes, len, magic_roster, "roster")) < 0 ||
 	    (error = cw_reader_u64(&rd, &r->seq, "roster")) < 0 ||
@@ -279,7 +326,12 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		goto done;
 	r->issued_at = (int64_t)t;
 	if (r->seq == 0 || r->seq > INT64_MAX) {
-		error = cw_error(CW_EINVALID, "the roster has an impossible number");
+		error = cw_error(CW_EINVALID, "the roster has an impossible sequence number");
+		goto done;
+	}
+	if ((r->seq == 1) != all_zero(r->prev, CW_HASH_BYTES)) {
+		error = cw_error(CW_EINVALID, r->seq == 1 ? "the first roster names a predecessor"
+		                                          : "the roster does not name its predecessor");
 		goto done;
 	}
 	/* every entry takes at least 5 + CERT_MIN_BYTES: check before allocating */
@@ -287,6 +339,26 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		error = cw_error(CW_EINVALID, "the roster claims more entries than it holds");
 		goto done;
 	}
+	/* structure first (cheap, so malformed is CW_EINVALID whatever the
+	 * signature), then the signature, then each certificate */
+	entries = rd;
+	for (i = 0; i < count; i++) {
+		uint8_t type;
+		uint32_t elen;
+		const uint8_t *e;
+
+		if ((error = cw_reader_u8(&rd, &type, "roster")) < 0 ||
+		    (error = cw_reader_u32(&rd, &elen, "roster")) < 0 ||
+		    (error = cw_reader_get(&rd, &e, elen, "roster")) < 0)
+			goto done;
+		if (type != ENTRY_CERT) {
+			error = cw_error(CW_EINVALID, "roster entry %u has an unknown type %u", i + 1,
+			                 (unsigned)type);
+			goto done;
+		}
+	}
+	if ((error = cw_reader_end(&rd, "roster")) < 0)
+		goto done;
 	if (cw_keys_verify(sig, r->org_pk, r->bytes, len - CW_SIG_BYTES) != CW_OK) {
 		error = cw_error(CW_EVERIFY, "the roster is not signed by the agency key it names");
 		goto done;
@@ -302,33 +374,26 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		uint32_t elen;
 		const uint8_t *e;
 
-		if ((error = cw_reader_u8(&rd, &type, "roster")) < 0 ||
-		    (error = cw_reader_u32(&rd, &elen, "roster")) < 0 ||
-		    (error = cw_reader_get(&rd, &e, elen, "roster")) < 0)
+		/* cannot fail: the walk above read the same bytes */
+		if ((error = cw_reader_u8(&entries, &type, "roster")) < 0 ||
+		    (error = cw_reader_u32(&entries, &elen, "roster")) < 0 ||
+		    (error = cw_reader_get(&entries, &e, elen, "roster")) < 0)
 			goto done;
-		if (type != ENTRY_CERT) {
-			error = cw_error(CW_EINVALID, "the roster has an entry of unknown type %u", type);
-			goto done;
-		}
 		if ((error = cw_cert_parse(&r->certs[i], e, elen)) < 0) {
 			error = cw_error(error, "roster entry %u: %s", i + 1, cw_error_last());
 			goto done;
 		}
-		if (sodium_memcmp(r->certs[i].org_pk, r->org_pk, CW_PK_BYTES) != 0) {
-			error = cw_error(CW_EVERIFY, "roster entry %u was issued by another agency key", i + 1);
+		if (!cw_secret_equal(r->certs[i].org_pk, r->org_pk, CW_PK_BYTES)) {
+			error = cw_error(CW_EVERIFY,
+			                 "roster entry %u (%s) is not signed by the roster's agency key",
+			                 i + 1, r->certs[i].name);
 			goto done;
 		}
-		for (j = 0; j < i; j++)
-			if (memcmp(r->certs[j].sign_pk, r->certs[i].sign_pk, CW_PK_BYTES) == 0) {
-				error = cw_error(CW_EINVALID, "the roster lists device %s twice",
-				                 r->certs[i].device_id);
-				goto done;
-			}
 		r->cert_bytes[i] = e;
 		r->cert_len[i] = elen;
 		r->count = i + 1;
 	}
-	if ((error = cw_reader_end(&rd, "roster")) < 0)
+	if ((error = check_unique(r->certs, r->count)) < 0)
 		goto done;
 	cw_keys_hash(r->hash, r->bytes, len);
 	*out = r;
@@ -342,14 +407,38 @@ int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const
                     const cw_buf *certs, size_t ncerts, int64_t now)
 {
 	uint8_t zero[CW_HASH_BYTES];
+	cw_cert *parsed = NULL;
 	size_t start = out->len, i;
 	int error;
 
 	memset(zero, 0, sizeof(zero));
-	if (ncerts > CW_ROSTER_MAX_ENTRIES)
-		return cw_error(CW_EINVALID, "too many devices for one roster");
-	if (prev && sodium_memcmp(prev->org_pk, cw_keys_sign_pk(org), CW_PK_BYTES) != 0)
-		return cw_error(CW_EVERIFY, "this agency key did not sign the current roster");
+	if (ncerts > CW_ROSTER_MAX_ENTRIES) {
+		error = cw_error(CW_EINVALID, "too many devices for one roster (at most %d)",
+		                 CW_ROSTER_MAX_ENTRIES);
+		goto done;
+	}
+	if (prev && !cw_secret_equal(prev->org_pk, cw_keys_sign_pk(org), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "this agency key did not sign the current roster");
+		goto done;
+	}
+	/* never sign what cw_roster_parse would refuse */
+	if (ncerts && (parsed = calloc(ncerts, sizeof(*parsed))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < ncerts; i++) {
+		if ((error = cw_cert_parse(&parsed[i], certs[i].data, certs[i].len)) < 0) {
+			error = cw_error(error, "certificate %zu: %s", i + 1, cw_error_last());
+			goto done;
+		}
+		if (!cw_secret_equal(parsed[i].org_pk, cw_keys_sign_pk(org), CW_PK_BYTES)) {
+			error = cw_error(CW_EVERIFY, "certificate %zu (%s) was issued by another agency key",
+			                 i + 1, parsed[i].name);
+			goto done;
+		}
+	}
+	if ((error = check_unique(parsed, ncerts)) < 0)
+		goto done;
 	if ((error = cw_buf_put(out, magic_roster, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
 	    (error = cw_buf_put_u64(out, prev ? prev->seq + 1 : 1)) < 0 ||
 	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
@@ -363,10 +452,15 @@ int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const
 		    (error = cw_buf_put_u32(out, (uint32_t)certs[i].len)) < 0 ||
 		    (error = cw_buf_put(out, certs[i].data, certs[i].len)) < 0)
 			goto done;
+	if (out->len - start + CW_SIG_BYTES > CW_ROSTER_MAX_BYTES) {
+		error = cw_error(CW_EINVALID, "the roster would be too large");
+		goto done;
+	}
 	error = sign_tail(out, start, org);
 done:
 	if (error < 0)
 		out->len = start;
+	free(parsed);
 	return error;
 }
 
@@ -407,13 +501,13 @@ size_t cw_roster_count(const cw_roster *r)
 
 const cw_cert *cw_roster_cert(const cw_roster *r, size_t i)
 {
-	return &r->certs[i];
+	return i < r->count ? &r->certs[i] : NULL;
 }
 
 void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len)
 {
-	*data = r->cert_bytes[i];
-	*len = r->cert_len[i];
+	*data = i < r->count ? r->cert_bytes[i] : NULL;
+	*len = i < r->count ? r->cert_len[i] : 0;
 }
 
 long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES])
@@ -434,6 +528,8 @@ int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const 
 	size_t start = out->len;
 	int error;
 
+	if (cert_len > CW_CERT_MAX_BYTES || roster_len > CW_ROSTER_MAX_BYTES)
+		return cw_error(CW_EINVALID, "the certificate or roster is too large to package");
 	if ((error = cw_buf_put(out, magic_package, 4)) < 0 || (error = cw_buf_put_u8(out, 1)) < 0 ||
 	    (error = cw_buf_put_u32(out, (uint32_t)cert_len)) < 0 ||
 	    (error = cw_buf_put(out, cert, cert_len)) < 0 ||
@@ -446,28 +542,30 @@ int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const 
 int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
                        size_t *roster_len, const uint8_t *data, size_t len)
 {
-	cw_reader r;
-	const uint8_t *p;
+	static const char what[] = "certificate file";
+	const uint8_t *p, *c, *rs;
 	uint8_t version;
-	uint32_t n;
+	uint32_t clen, rlen;
+	cw_reader r;
 	int error;
 
 	cw_reader_init(&r, data, len);
-	if ((error = cw_reader_get(&r, &p, 4, "certificate file")) < 0)
-		return error;
-	if (memcmp(p, magic_package, 4) != 0)
+	if ((error = cw_reader_get(&r, &p, 4, what)) < 0 || memcmp(p, magic_package, 4) != 0)
 		return cw_error(CW_EINVALID, "not a caseway certificate file");
-	if ((error = cw_reader_u8(&r, &version, "certificate file")) < 0)
+	if ((error = cw_reader_u8(&r, &version, what)) < 0)
 		return error;
 	if (version != 1)
-		return cw_error(CW_EINVALID, "unsupported certificate file version %u", version);
-	if ((error = cw_reader_u32(&r, &n, "certificate file")) < 0 ||
-	    (error = cw_reader_get(&r, cert, n, "certificate file")) < 0)
+		return cw_error(CW_EINVALID, "unsupported certificate file version %u", (unsigned)version);
+	if ((error = cw_reader_u32(&r, &clen, what)) < 0 ||
+	    (error = cw_reader_get(&r, &c, clen, what)) < 0 ||
+	    (error = cw_reader_u32(&r, &rlen, what)) < 0 ||
+	    (error = cw_reader_get(&r, &rs, rlen, what)) < 0 || (error = cw_reader_end(&r, what)) < 0)
 		return error;
-	*cert_len = n;
-	if ((error = cw_reader_u32(&r, &n, "certificate file")) < 0 ||
-	    (error = cw_reader_get(&r, roster, n, "certificate file")) < 0)
-		return error;
-	*roster_len = n;
-	return cw_reader_end(&r, "certificate file");
+	if (clen > CW_CERT_MAX_BYTES || rlen > CW_ROSTER_MAX_BYTES)
+		return cw_error(CW_EINVALID, "the certificate file holds a part that is too large");
+	*cert = c;
+	*cert_len = clen;
+	*roster = rs;
+	*roster_len = rlen;
+	return CW_OK;
 }

@@ -19,11 +19,17 @@
  *   | str16 org_name | u32 count | count x ( u8 type | u32 len | bytes )
  *   | sig[64] by org_pk
  *   entry type 1: a certificate (bytes as above, same org_pk)
+ *   seq is 1 exactly when prev is all zeros; no device (sign_pk) is listed twice.
  *
  * enrolment package (what `org enroll` writes and `org join` reads)
  *   "CWEP" | u8 version=1 | u32 cert_len | cert | u32 roster_len | roster
  *
- * Names: 1 to 64 bytes of UTF-8, no control characters.
+ * Names: 1 to 64 bytes of UTF-8, no control characters. Roles: 1 to 4.
+ * Caps: a request or certificate is at most CW_CERT_MAX_BYTES, a roster at
+ * most CW_ROSTER_MAX_BYTES and CW_ROSTER_MAX_ENTRIES entries. Parsers return
+ * CW_EINVALID for malformed bytes (bad magic, "unsupported ... version N",
+ * cut short, trailing bytes, a bad name or role, over a cap) and CW_EVERIFY
+ * when a signature over the bytes before the final 64 does not verify.
  */
 #ifndef CW_CERT_H
 #define CW_CERT_H
@@ -72,14 +78,15 @@ typedef struct {
 	uint8_t hash[CW_HASH_BYTES]; /* BLAKE2b-256 of the certificate bytes */
 } cw_cert;
 
-/* Requests. */
+/* Requests. Appends to out; CW_EINVALID for a bad name or role. */
 int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role,
                       int64_t now);
 /* CW_EINVALID malformed, CW_EVERIFY bad self-signature. */
 int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
 	__attribute__((warn_unused_result));
 
-/* Certificates. */
+/* Certificates. Appends to out; CW_EINVALID for a bad name or role, or a
+ * not_after that is neither 0 nor later than now. */
 int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role,
                   int64_t now, int64_t not_after);
 /* Checks structure and that the signature is by the org_pk inside; the
@@ -91,12 +98,17 @@ int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
 typedef struct cw_roster cw_roster;
 
 /* Parse and verify a roster: its signature by its org_pk and every entry
- * (certificates signed by that same org key). */
+ * (certificates signed by that same org key, each device once). The caller
+ * must still check that org_pk is the org it trusts, and the chain (seq,
+ * prev) against the roster it holds. */
 int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 	__attribute__((warn_unused_result));
 
 /* Build and sign the next roster: prev is the current one (NULL for the
- * first), certs are the entries (each a certificate as bytes). */
+ * first; else seq = prev's + 1, prev = prev's hash, and org must be the key
+ * that signed prev, CW_EVERIFY otherwise), certs are the entries (each a
+ * certificate as bytes; each must parse, be issued by org and name a
+ * different device, so the result always parses). Appends to out. */
 int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const cw_roster *prev,
                     const cw_buf *certs, size_t ncerts, int64_t now);
 
@@ -107,19 +119,21 @@ const char *cw_roster_org_name(const cw_roster *r);
 const uint8_t *cw_roster_hash(const cw_roster *r); /* BLAKE2b-256 of its bytes */
 const uint8_t *cw_roster_prev(const cw_roster *r);
 size_t cw_roster_count(const cw_roster *r);
-/* Entry i, borrowed until cw_roster_free. */
+/* Entry i, borrowed until cw_roster_free (NULL when i >= count). */
 const cw_cert *cw_roster_cert(const cw_roster *r, size_t i);
-/* The raw bytes of entry i (for building the next roster). */
+/* The raw bytes of entry i (for building the next roster), borrowed until
+ * cw_roster_free (NULL, 0 when i >= count). */
 void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len);
 /* Index of the certificate for sign_pk, or -1. */
 long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES]);
 void cw_roster_free(cw_roster *r);
 
-/* Enrolment packages. */
+/* Enrolment packages. CW_EINVALID when a part is over its cap. */
 int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const uint8_t *roster,
                        size_t roster_len);
-/* Splits a package; the parts are borrowed from data. Structure only:
- * parse each part with cw_cert_parse / cw_roster_parse. */
+/* Splits a package; the parts are borrowed from data and set only on
+ * success. Structure only: parse each part with cw_cert_parse /
+ * cw_roster_parse. */
 int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
                        size_t *roster_len, const uint8_t *data, size_t len);
 

@@ -19,7 +19,7 @@
  *   144  32  BLAKE2b-256 of bytes 0..143 (detects damage, not an attacker)
  *   176      end
  *
- * Opening: a bad magic, version, algorithm, size or checksum is damage
+ * Opening: a bad magic, version, kind, algorithm, size or checksum is damage
  * (CW_EVERIFY, "damaged"); limits outside the accepted range are damage too
  * and are refused before any KDF work; a tag that does not verify is a wrong
  * passphrase (CW_ELOCKED). The signing key derived from the opened seed must
@@ -64,16 +64,19 @@ typedef struct {
 } cw_keystore_info;
 
 /* Seal keys' seed under the passphrase into out (appended, CW_KEYSTORE_SIZE
- * bytes). cost NULL means cw_kdf_default. CW_EINVALID on a cost out of range. */
+ * bytes) with a fresh random salt and nonce. cost NULL means cw_kdf_default.
+ * CW_EINVALID on a cost or kind out of range. */
 int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys,
                      const char *pass, size_t passlen, const cw_kdf_cost *cost);
 
-/* Check structure and checksum only (no passphrase, no KDF). */
+/* Check structure, checksum and limits only (no passphrase, no KDF).
+ * CW_EVERIFY "keystore is damaged (...)" otherwise. */
 int cw_keystore_parse(cw_keystore_info *out, const uint8_t *data, size_t len);
 
 /* Parse, derive the key from the passphrase, open the seed, rebuild keys.
- * `label` names the keystore in messages (a path). CW_EVERIFY damaged,
- * CW_ELOCKED wrong passphrase. */
+ * `label` names the keystore in messages (a path; NULL: "keystore").
+ * CW_EVERIFY damaged ("<label>: keystore is damaged (...)"), CW_ELOCKED
+ * wrong passphrase ("wrong passphrase for <label>"). info_out may be NULL. */
 int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *data,
                      size_t len, const char *pass, size_t passlen, const char *label)
 	__attribute__((warn_unused_result));

@@ -12,9 +12,12 @@
  *     k is stored at phys_off(k) as [ciphertext][nonce 24][tag 16], additional
  *     data = kind byte + k (u64 LE).
  *       WAL ('W'): unit 0 = the 32-byte header, unit k>=1 = frame k
- *         (24 + 4096 bytes). A frame is written once, whole, and never
- *         rewritten once committed, so readers in other processes never see
- *         a unit being rewritten under them.
+ *         (24 + 4096 bytes), stored differently (see "WAL frames" below):
+ *         the header as its own small unit bound to the page, the page in
+ *         the main database's format, so a checkpoint copies it as is. A
+ *         frame is written once, whole, and never rewritten once committed,
+ *         so readers in other processes never see a unit being rewritten
+ *         under them.
  *       journal ('J') and others ('T'): 4056-byte units, so every physical
  *         unit is exactly one aligned 4096-byte block. A single aligned
  *         4096-byte pwrite cannot be torn by kill -9 (the kernel checks for
@@ -25,6 +28,14 @@
  *     A one-unit write-back cache per file makes SQLite's small sequential
  *     writes (frame header then page; pgno, page, checksum) encrypt each unit
  *     once. The logical size is whole units of the physical size.
+ *
+ * One encryption per page written in WAL mode: the WAL remembers the frames
+ * it wrote or verified (stored bytes and plaintext, slot (k-1) % WAL_CACHE);
+ * a frame read back whose stored bytes are identical is not decrypted, and
+ * the main database, paired with its WAL at open, writes the frame's stored
+ * page as is when a checkpoint copies exactly the page last read from it.
+ * Other writers (processes) change a frame's bytes (fresh random nonces), so
+ * their frames are decrypted and verified as usual.
  *
  * Torn WAL tail: a kill -9 during a frame's pwrite (4160 bytes, two or three
  * pages) can leave the last frame half old, half new. WAL recovery reads

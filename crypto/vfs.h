@@ -9,14 +9,28 @@
  *     last CW_VFS_RESERVE bytes of each page (SQLite's reserved bytes) hold
  *     the 24-byte random nonce and the 16-byte tag; additional data is the
  *     file kind and the page number. The file is exactly SQLite's size.
- *   journal, WAL, others: the logical file is cut into units, each stored
- *     followed by its nonce and tag, additional data = file kind and unit
- *     number. The WAL: its 32-byte header, then one unit per frame (24 +
- *     4096 bytes). Journals and other files: 4056-byte blocks, so each
- *     stored block is one aligned 4096-byte write that kill -9 cannot tear.
- *     The logical size is whole units (the last one zero-padded).
+ *   WAL: its 32-byte header stored as a unit (below, unit 0, 72 bytes), then
+ *     frame k (1-based) at 72 + (k-1)*4160: SQLite's 24-byte frame header
+ *     encrypted on its own ([24 ciphertext][24 nonce][16 tag], additional
+ *     data 'W', k as u64 LE, and the page's nonce and tag), then the 4096-byte
+ *     page in exactly the main database's format (additional data 'D' and
+ *     the page number from the frame header). A checkpoint therefore writes
+ *     a frame's stored page into the database as is, without decrypting or
+ *     encrypting it again, when the page it copies is byte for byte the one
+ *     just read from that frame. The page's reserved bytes must be zero in
+ *     what SQLite writes to the WAL (they are: SQLite never writes them);
+ *     otherwise the write fails with SQLITE_IOERR_WRITE.
+ *   journal, others: the logical file is cut into 4056-byte units, each
+ *     stored followed by its nonce and tag, additional data = file kind and
+ *     unit number, so each stored unit is one aligned 4096-byte write that
+ *     kill -9 cannot tear. The logical size is whole units (the last one
+ *     zero-padded).
  *
- * A unit or page that fails authentication makes the read fail with
+ * Each WAL file remembers up to 1024 frames it wrote or verified (about
+ * 8 KiB each, freed at close): a frame read back whose stored bytes are
+ * exactly those is not decrypted again.
+ *
+ * A unit, frame or page that fails authentication makes the read fail with
  * SQLITE_IOERR_DATA and is remembered (cw_vfs_failure) so the caller can
  * name the file and page. The one exception is a WAL frame that fails after
  * which no frame of the current WAL generation follows: that is a write torn

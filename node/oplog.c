@@ -42,6 +42,8 @@ static const char sql_field_put[] =
 static const char sql_conflict_values_drop_field[] =
 	"DELETE FROM conflict_values WHERE conflict IN"
 	" (SELECT id FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3)";
+static const char sql_conflict_exists[] =
+	"SELECT 1 FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
 static const char sql_conflict_drop_field[] =
 	"DELETE FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
 static const char sql_conflict_add[] =
@@ -270,8 +272,21 @@ static int conflict_drop(cw_store *st, const uint8_t *case_id, const uint8_t *en
 	static const char *const sqls[] = { sql_conflict_values_drop_field, sql_conflict_drop_field };
 	sqlite3_stmt *stmt;
 	size_t i;
-	int error;
+	int rc, error;
 
+	/* most fields have no conflict: look before deleting */
+	if ((error = cw_store__prepare(st, &stmt, sql_conflict_exists)) < 0)
+		return error;
+	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, entity, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_DONE)
+		return CW_OK;
+	if (rc != SQLITE_ROW)
+		return cw_store__error(st, rc, "reading conflicts");
 	for (i = 0; i < 2; i++) {
 		if ((error = cw_store__prepare(st, &stmt, sqls[i])) < 0)
 			return error;
@@ -408,6 +423,23 @@ static int search_relevant(uint8_t kind)
 	return kind == CW_KIND_CASE || kind == CW_KIND_PROCEDURE || kind == CW_KIND_NOTE;
 }
 
+/* Does this local op change what the case's full-text row holds? */
+static int search_touched(const cw_op *op, int created)
+{
+	static const char *const searched[] = { "name", "conditions", "clinic", "surgeon", "text" };
+	size_t i, j;
+
+	if (!search_relevant(op->kind))
+		return 0;
+	if (created || op->action == CW_OP_REMOVE)
+		return 1;
+	for (i = 0; i < op->nfields; i++)
+		for (j = 0; j < sizeof(searched) / sizeof(searched[0]); j++)
+			if (strcmp(op->fields[i].name, searched[j]) == 0)
+				return 1;
+	return 0;
+}
+
 /* A local op has seen every op this node holds, so it dominates every write
  * to the fields it sets and every put of its entity: applying it directly
  * gives what the merge rules give. */
@@ -451,7 +483,7 @@ static int apply_local(cw_store *st, const cw_op *op)
 				return error;
 		}
 	}
-	return search_relevant(op->kind) ? search_refresh(st, op->case_id) : CW_OK;
+	return search_touched(op, !exists) ? search_refresh(st, op->case_id) : CW_OK;
 }
 
 /* --- writing ------------------------------------------------------------------------ */

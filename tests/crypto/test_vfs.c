@@ -1,11 +1,14 @@
 /* tests/crypto/test_vfs.c - the encrypting VFS: round trips in WAL and
  * rollback modes, tampering (every bit of a page, WAL frame, journal block,
- * truncation, wrong key), and no plaintext on disk. */
+ * truncation, wrong key, frames and pages mixed up), the WAL frame format
+ * and the checkpoint that copies its pages, a second writer, and no
+ * plaintext on disk. */
 #include "harness.h"
 #include "crypto/vfs.h"
 #include "util/error.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -684,6 +687,343 @@ static void test_wal_torn_tail(void)
 	cw_vfs_free(v);
 }
 
+/* ---- the WAL frame format, read with the key (white box) ---- */
+
+#define FRAME_HDR_AT(k) WAL_FRAME_AT(k)
+#define FRAME_PAGE_AT(k) (WAL_FRAME_AT(k) + 24 + CW_VFS_RESERVE)
+#define PAGE_DATA (CW_VFS_PAGE_SIZE - CW_VFS_RESERVE)
+
+static void key_bytes(uint8_t key[32], uint8_t fill)
+{
+	memset(key, fill, 32);
+}
+
+/* Frame k's header decrypted from the raw WAL; its page number, or 0 when
+ * it does not authenticate. */
+static uint32_t frame_pgno(const uint8_t *wal, long k, const uint8_t key[32], uint8_t hdr[24])
+{
+	const uint8_t *fr = wal + FRAME_HDR_AT(k);
+	uint8_t ad[9 + CW_VFS_RESERVE];
+	int i;
+
+	ad[0] = 'W';
+	for (i = 0; i < 8; i++)
+		ad[1 + i] = (uint8_t)((uint64_t)k >> (8 * i));
+	memcpy(ad + 9, wal + FRAME_PAGE_AT(k) + PAGE_DATA, CW_VFS_RESERVE);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(hdr, NULL, fr, 24, fr + 48, ad,
+	                                                        sizeof(ad), fr + 24, key) != 0)
+		return 0;
+	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+}
+
+/* Decrypt a stored page (database format) as page pgno into out
+ * (reserved bytes zero); 0 on success. */
+static int page_decrypt(uint8_t *out, const uint8_t *page, uint32_t pgno, const uint8_t key[32])
+{
+	uint8_t ad[5] = { 'D', (uint8_t)pgno, (uint8_t)(pgno >> 8), (uint8_t)(pgno >> 16),
+		              (uint8_t)(pgno >> 24) };
+
+	memset(out, 0, CW_VFS_PAGE_SIZE);
+	return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+	    out, NULL, page, PAGE_DATA, page + PAGE_DATA + 24, ad, sizeof(ad), page + PAGE_DATA,
+	    key);
+}
+
+static long wal_frames(const char *wal)
+{
+	struct stat st;
+
+	if (stat(wal, &st) != 0 || st.st_size < 32 + CW_VFS_RESERVE)
+		return 0;
+	return (long)((st.st_size - 32 - CW_VFS_RESERVE) / WAL_UNIT);
+}
+
+/* Every frame's header and page decrypt as documented; a checkpoint copies
+ * each page's stored form into the database unchanged, and the database then
+ * decrypts to exactly the pages plain SQLite writes for the same work. */
+static void test_wal_format_and_checkpoint(void)
+{
+	const char *dir = cw_test_tmpdir();
+	char path[512], wal[600], plain[512];
+	uint8_t key[32], hdr[24], page[CW_VFS_PAGE_SIZE];
+	cw_vfs *v = vfs_of(14);
+	sqlite3 *db;
+	size_t wlen = 0, dlen = 0, plen = 0, i;
+	uint8_t *w = NULL, *d = NULL, *pl = NULL;
+	long k, nframes, bad = 0, copied = 0, differ = 0;
+	uint32_t pg, last_of[4096];
+
+	key_bytes(key, 14);
+	path_in(path, sizeof(path), dir, "store.db");
+	path_in(plain, sizeof(plain), dir, "plain.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	make_wal(path, v);
+	/* the same work on plain SQLite, checkpointed at close */
+	{
+		sqlite3 *p = db_open(plain, NULL, "PRAGMA journal_mode=WAL");
+		int j;
+
+		CHECK(exec(p, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK);
+		CHECK(exec(p, sql_schema) == SQLITE_OK);
+		for (j = 0; j < 5; j++) {
+			CHECK(exec(p, "BEGIN") == SQLITE_OK);
+			CHECK(insert_rows(p, j * 20, j * 20 + 20, 500) == SQLITE_OK);
+			CHECK(exec(p, "COMMIT") == SQLITE_OK);
+		}
+		sqlite3_close(p);
+	}
+	nframes = wal_frames(wal);
+	CHECK(nframes > 5);
+	w = file_read(wal, &wlen);
+	CHECK(w != NULL);
+	memset(last_of, 0, sizeof(last_of));
+	for (k = 1; w && k <= nframes; k++) {
+		pg = frame_pgno(w, k, key, hdr);
+		if (pg == 0 || pg >= 4096 || page_decrypt(page, w + FRAME_PAGE_AT(k), pg, key) != 0)
+			bad++;
+		else
+			last_of[pg] = (uint32_t)k;
+	}
+	CHECK(bad == 0);
+
+	/* checkpoint without truncating, so the WAL can be compared */
+	db = db_reopen(path, v);
+	CHECK(exec(db, "PRAGMA wal_checkpoint(PASSIVE)") == SQLITE_OK);
+	d = file_read(path, &dlen);
+	CHECK(d && dlen % CW_VFS_PAGE_SIZE == 0);
+	for (pg = 1; d && w && pg < 4096 && (size_t)pg * CW_VFS_PAGE_SIZE <= dlen; pg++) {
+		if (last_of[pg] == 0)
+			continue;
+		if (memcmp(d + (size_t)(pg - 1) * CW_VFS_PAGE_SIZE, w + FRAME_PAGE_AT(last_of[pg]),
+		           CW_VFS_PAGE_SIZE) == 0)
+			copied++;
+		else
+			differ++;
+	}
+	CHECK(copied > 5 && differ == 0);
+	CHECK(integrity_ok(db));
+	CHECK(sqlite3_close(db) == SQLITE_OK);
+
+	/* the database decrypts to plain SQLite's pages */
+	free(d);
+	d = file_read(path, &dlen);
+	pl = file_read(plain, &plen);
+	CHECK(d && pl && dlen == plen && dlen > 0);
+	for (i = 0; d && pl && dlen == plen && i < dlen / CW_VFS_PAGE_SIZE; i++) {
+		if (page_decrypt(page, d + i * CW_VFS_PAGE_SIZE, (uint32_t)i + 1, key) != 0 ||
+		    memcmp(page, pl + i * CW_VFS_PAGE_SIZE, CW_VFS_PAGE_SIZE) != 0) {
+			fprintf(stderr, "  page %zu differs from plain SQLite's\n", i + 1);
+			CHECK(!"same pages as plain SQLite");
+			break;
+		}
+	}
+	CHECK(cw_vfs_failure(v) == NULL);
+	free(w);
+	free(d);
+	free(pl);
+	cw_vfs_free(v);
+}
+
+/* Copy n bytes of the WAL from one offset to another, or swap them. */
+static int wal_patch(const char *wal, long to, long from, size_t n, int swap)
+{
+	size_t len;
+	uint8_t *data = file_read(wal, &len), tmp[WAL_UNIT];
+	int ok = 0;
+
+	if (data && n <= sizeof(tmp) && (size_t)to + n <= len && (size_t)from + n <= len) {
+		memcpy(tmp, data + to, n);
+		memcpy(data + to, data + from, n);
+		if (swap)
+			memcpy(data + from, tmp, n);
+		ok = file_write(wal, data, len);
+	}
+	free(data);
+	return ok;
+}
+
+/* A frame's page or header put in another frame, or the database's own page
+ * put in a frame, is caught and the frame named. */
+static void test_wal_mixups(void)
+{
+	char path[512], wal[600], keep[600], want[64];
+	uint8_t key[32], hdr[24];
+	cw_vfs *v = vfs_of(15);
+	sqlite3 *db;
+	sqlite3_int64 n;
+	size_t wlen;
+	uint8_t *w;
+	long k, a = 0, b = 0, c = 0, nframes;
+	uint32_t pa = 0, pb = 0;
+	int round;
+
+	key_bytes(key, 15);
+	path_in(path, sizeof(path), cw_test_tmpdir(), "store.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(keep, sizeof(keep), "%s-keep", path);
+	make_wal(path, v);
+	nframes = wal_frames(wal);
+	w = file_read(wal, &wlen);
+	CHECK(w != NULL && nframes > 5);
+	/* a = 1, b: a later frame of another page, c: a later frame of a's page,
+	 * none of them followed by another of them (two damaged frames in a row
+	 * read as a torn tail followed by garbage, like a truncated WAL) */
+	a = 1;
+	pa = w ? frame_pgno(w, a, key, hdr) : 0;
+	for (k = a + 2; w && k < nframes; k++) {
+		uint32_t pg = frame_pgno(w, k, key, hdr);
+
+		if (b == 0 && pg != pa) {
+			b = k;
+			pb = pg;
+		} else if (b != 0 && c == 0 && pg == pa && k > b + 1) {
+			c = k;
+		}
+	}
+	free(w);
+	CHECK(pa != 0 && b && c && pa != pb);
+	CHECK(file_copy(wal, keep));
+	for (round = 0; round < 4; round++) {
+		long first = a;
+
+		CHECK(file_copy(keep, wal));
+		switch (round) {
+		case 0: /* pages of two frames swapped */
+			CHECK(wal_patch(wal, FRAME_PAGE_AT(a), FRAME_PAGE_AT(b), CW_VFS_PAGE_SIZE, 1));
+			break;
+		case 1: /* headers of two frames swapped */
+			CHECK(wal_patch(wal, FRAME_HDR_AT(a), FRAME_HDR_AT(b), 24 + CW_VFS_RESERVE, 1));
+			break;
+		case 2: /* an older version of the same page, authentic on its own */
+			CHECK(wal_patch(wal, FRAME_PAGE_AT(c), FRAME_PAGE_AT(a), CW_VFS_PAGE_SIZE, 0));
+			first = c;
+			break;
+		default: /* whole frames swapped */
+			CHECK(wal_patch(wal, FRAME_HDR_AT(a), FRAME_HDR_AT(b), WAL_UNIT, 1));
+			break;
+		}
+		cw_vfs_clear_failure(v);
+		db = db_reopen(path, v);
+		CHECK(is_data_error(query_int(db, "SELECT count(*) FROM t", &n)));
+		snprintf(want, sizeof(want), "store.db-wal frame %ld", first);
+		if (!cw_vfs_failure(v) || strcmp(cw_vfs_failure(v), want) != 0) {
+			fprintf(stderr, "  round %d: %s, wanted %s\n", round,
+			        cw_vfs_failure(v) ? cw_vfs_failure(v) : "(none)", want);
+			CHECK(!"mix-up named");
+		}
+		sqlite3_close(db);
+	}
+	/* the untouched WAL still reads */
+	CHECK(file_copy(keep, wal));
+	cw_vfs_clear_failure(v);
+	db = db_reopen(path, v);
+	CHECK(query_int(db, "SELECT count(*) FROM t", &n) == SQLITE_OK && n == 100);
+	CHECK(integrity_ok(db));
+	sqlite3_close(db);
+	cw_vfs_free(v);
+}
+
+/* The connection that wrote the frames remembers them; a bit flipped on disk
+ * under it is still caught when it reads the frame again. */
+static void test_wal_flip_under_writer(void)
+{
+	char path[512], wal[600], want[64];
+	uint8_t key[32], hdr[24];
+	uint32_t last_of[4096];
+	cw_vfs *v = vfs_of(17);
+	sqlite3 *db;
+	sqlite3_int64 n;
+	size_t wlen;
+	uint8_t *w;
+	long k, nframes, target = 0;
+
+	key_bytes(key, 17);
+	path_in(path, sizeof(path), cw_test_tmpdir(), "store.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	db = db_open(path, v, "PRAGMA journal_mode=WAL");
+	CHECK(exec(db, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK);
+	CHECK(exec(db, sql_schema) == SQLITE_OK);
+	CHECK(exec(db, "BEGIN") == SQLITE_OK);
+	CHECK(insert_rows(db, 0, 100, 500) == SQLITE_OK);
+	CHECK(exec(db, "COMMIT") == SQLITE_OK);
+	nframes = wal_frames(wal);
+	w = file_read(wal, &wlen);
+	memset(last_of, 0, sizeof(last_of));
+	for (k = 1; w && k <= nframes; k++) {
+		uint32_t pg = frame_pgno(w, k, key, hdr);
+
+		if (pg > 0 && pg < 4096)
+			last_of[pg] = (uint32_t)k;
+	}
+	/* a page's latest frame, not the last frame of the WAL */
+	for (k = 1; k < 4096 && target == 0; k++)
+		if (last_of[k] != 0 && last_of[k] < nframes && last_of[k] > 1)
+			target = last_of[k];
+	free(w);
+	CHECK(target > 0);
+	CHECK(flip_bit(wal, FRAME_PAGE_AT(target) + 100, 2));
+	sqlite3_db_release_memory(db);
+	cw_vfs_clear_failure(v);
+	CHECK(is_data_error(query_int(db, "SELECT sum(length(body)) FROM t", &n)));
+	snprintf(want, sizeof(want), "store.db-wal frame %ld", target);
+	CHECK(cw_vfs_failure(v) && strcmp(cw_vfs_failure(v), want) == 0);
+	CHECK(flip_bit(wal, FRAME_PAGE_AT(target) + 100, 2)); /* undo */
+	sqlite3_db_release_memory(db);
+	CHECK(query_int(db, "SELECT count(*) FROM t", &n) == SQLITE_OK && n == 100);
+	CHECK(integrity_ok(db));
+	sqlite3_close(db);
+	cw_vfs_free(v);
+}
+
+/* Two connections through two VFS instances with the same key (so no shared
+ * memory of frames, as with another process) take turns writing the WAL; the
+ * WAL restarts, so frame numbers are reused with new contents, and each sees
+ * the other's writes. */
+static void test_wal_second_writer(void)
+{
+	char path[512];
+	cw_vfs *v = vfs_of(16), *w = vfs_of(16);
+	sqlite3 *a, *b;
+	sqlite3_int64 n = 0, sum = 0;
+	int i;
+
+	path_in(path, sizeof(path), cw_test_tmpdir(), "store.db");
+	a = db_open(path, v, "PRAGMA journal_mode=WAL");
+	CHECK(exec(a, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK);
+	CHECK(exec(a, sql_schema) == SQLITE_OK);
+	b = db_reopen(path, w);
+	CHECK(exec(b, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK);
+	for (i = 0; i < 6; i++) {
+		sqlite3 *wr = i % 2 ? b : a, *rd = i % 2 ? a : b;
+		int base = i * 100;
+
+		CHECK(exec(wr, "BEGIN IMMEDIATE") == SQLITE_OK);
+		CHECK(insert_rows(wr, base, base + 100, 300) == SQLITE_OK);
+		CHECK(exec(wr, "UPDATE t SET body = zeroblob(400) WHERE id % 7 = 0") == SQLITE_OK);
+		CHECK(exec(wr, "COMMIT") == SQLITE_OK);
+		/* the reader sees everything, and checkpoints it so the next write
+		 * starts the WAL over */
+		sqlite3_db_release_memory(rd);
+		CHECK(query_int(rd, "SELECT count(*) FROM t", &n) == SQLITE_OK && n == base + 100);
+		CHECK(query_int(rd, "SELECT sum(length(body)) FROM t", &sum) == SQLITE_OK);
+		CHECK(sum == (sqlite3_int64)(base + 100) * 300 + ((base + 99) / 7 + 1) * 100);
+		CHECK(integrity_ok(rd));
+		CHECK(exec(rd, "PRAGMA wal_checkpoint(PASSIVE)") == SQLITE_OK);
+		sqlite3_db_release_memory(wr);
+		CHECK(query_int(wr, "SELECT count(*) FROM t", &n) == SQLITE_OK && n == base + 100);
+	}
+	CHECK(query_int(a, "SELECT sum(length(body)) FROM t", &sum) == SQLITE_OK);
+	CHECK(query_int(b, "SELECT sum(length(body)) FROM t", &n) == SQLITE_OK && n == sum);
+	CHECK(query_int(a, "SELECT count(*) FROM t WHERE length(body) = 400", &n) == SQLITE_OK);
+	CHECK(n == 600 / 7 + 1);
+	CHECK(sqlite3_close(b) == SQLITE_OK);
+	CHECK(integrity_ok(a));
+	CHECK(sqlite3_close(a) == SQLITE_OK);
+	CHECK(cw_vfs_failure(v) == NULL && cw_vfs_failure(w) == NULL);
+	cw_vfs_free(v);
+	cw_vfs_free(w);
+}
+
 /* A hot journal: a copy taken while a transaction has spilled (the journal
  * synced and the database already overwritten) rolls back on open; a bit
  * flipped in one of its blocks is caught and named. */
@@ -749,6 +1089,10 @@ const cw_test cw_tests[] = {
 	{ "truncated mid-page", test_truncated_mid_page },
 	{ "WAL frame and header flips", test_wal_frame_flip },
 	{ "WAL torn tail", test_wal_torn_tail },
+	{ "WAL frame format, checkpoint copies pages", test_wal_format_and_checkpoint },
+	{ "WAL frames, headers and pages mixed up", test_wal_mixups },
+	{ "WAL written by a second connection", test_wal_second_writer },
+	{ "WAL frame flipped under the connection that wrote it", test_wal_flip_under_writer },
 	{ "hot journal, and a flipped journal block", test_hot_journal },
 	CW_TESTS_END
 };

@@ -158,7 +158,7 @@ int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
 {
 	cw_request req;
 	cw_reader r;
-	const uint8_t *sig;
+	const uint8_t *sig = NULL;
 	uint64_t t;
 	int error;
 
@@ -209,7 +209,7 @@ int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
 {
 	cw_cert c;
 	cw_reader r;
-	const uint8_t *sig;
+	const uint8_t *sig = NULL;
 	uint64_t t, na;
 	int error;
 
@@ -298,7 +298,7 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 {
 	cw_roster *r = NULL;
 	cw_reader rd, entries;
-	const uint8_t *sig;
+	const uint8_t *sig = NULL;
 	uint64_t t;
 	uint32_t count, i;
 	int error;

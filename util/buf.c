@@ -119,7 +119,7 @@ int cw_reader_get(cw_reader *r, const uint8_t **out, size_t len, const char *wha
 
 int cw_reader_copy(cw_reader *r, void *out, size_t len, const char *what)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	int error;
 
 	if ((error = cw_reader_get(r, &p, len, what)) < 0)
@@ -130,7 +130,7 @@ int cw_reader_copy(cw_reader *r, void *out, size_t len, const char *what)
 
 int cw_reader_u8(cw_reader *r, uint8_t *out, const char *what)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	int error;
 
 	if ((error = cw_reader_get(r, &p, 1, what)) < 0)
@@ -141,7 +141,7 @@ int cw_reader_u8(cw_reader *r, uint8_t *out, const char *what)
 
 int cw_reader_u16(cw_reader *r, uint16_t *out, const char *what)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	int error;
 
 	if ((error = cw_reader_get(r, &p, 2, what)) < 0)
@@ -152,7 +152,7 @@ int cw_reader_u16(cw_reader *r, uint16_t *out, const char *what)
 
 int cw_reader_u32(cw_reader *r, uint32_t *out, const char *what)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	int error;
 
 	if ((error = cw_reader_get(r, &p, 4, what)) < 0)
@@ -163,7 +163,7 @@ int cw_reader_u32(cw_reader *r, uint32_t *out, const char *what)
 
 int cw_reader_u64(cw_reader *r, uint64_t *out, const char *what)
 {
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	int error;
 
 	if ((error = cw_reader_get(r, &p, 8, what)) < 0)

@@ -115,7 +115,7 @@ bad:
 
 int cw_when_any(int64_t *utc_out, const char *text)
 {
-	int64_t days;
+	int64_t days = 0;
 	int off;
 
 	if (strlen(text) == 10) {

@@ -125,7 +125,8 @@ static sqlite3 *db_reopen(const char *path, const cw_vfs *vfs)
 
 static void path_in(char *out, size_t len, const char *dir, const char *name)
 {
-	snprintf(out, len, "%s/%s", dir, name);
+	if (snprintf(out, len, "%s/%s", dir, name) >= (int)len)
+		out[0] = '\0';
 }
 
 static uint8_t *file_read(const char *path, size_t *len_out)

@@ -663,8 +663,8 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 static int rematerialize(cw_store *st, const uint8_t *case_id, const uint8_t *entity)
 {
 	static const char *const drops[] = {
-		"DELETE FROM conflict_values WHERE conflict IN"
-		" (SELECT id FROM conflicts WHERE case_id=?1 AND entity=?2)",
+		("DELETE FROM conflict_values WHERE conflict IN"
+		 " (SELECT id FROM conflicts WHERE case_id=?1 AND entity=?2)"),
 		"DELETE FROM conflicts WHERE case_id=?1 AND entity=?2",
 		"DELETE FROM fields WHERE case_id=?1 AND entity=?2",
 		"DELETE FROM times WHERE case_id=?1 AND entity=?2",

@@ -10,7 +10,7 @@ static _Thread_local char last_message[512];
 
 /* Format into a scratch buffer first: callers may pass cw_error_last() as
  * an argument to wrap the previous message. */
-static void set_message(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void set_message(const char *fmt, va_list ap)
 {
 	char tmp[sizeof(last_message)];
 

@@ -23,15 +23,15 @@ extern cli_globals cli_g;
 
 /* Command options: a table of names; values or booleans land in .value. */
 typedef struct {
-	const char *name;  /* "--role" */
+	const char *name; /* "--role" */
 	int takes_value;
 	const char *value; /* the value, or "1" for a boolean that was given */
 } cli_opt;
 
 /* Parse argv (after the command words) against opts; positionals land in
  * pos (at most maxpos). CW_EINVALID (usage) on anything unknown. */
-int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos,
-              size_t maxpos, size_t *npos);
+int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos, size_t maxpos,
+              size_t *npos);
 /* The value of option `name` in opts, or NULL. */
 const char *cli_opt_value(const cli_opt *opts, size_t nopts, const char *name);
 

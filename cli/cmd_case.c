@@ -120,8 +120,10 @@ done:
 
 static int case_new(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--patient", 1, NULL }, { "--dob", 1, NULL },
-		               { "--nationality", 1, NULL }, { "--procedure", 1, NULL } };
+	cli_opt opts[] = { { "--patient", 1, NULL },
+		           { "--dob", 1, NULL },
+		           { "--nationality", 1, NULL },
+		           { "--procedure", 1, NULL } };
 	const char *pos[MAXPOS];
 	cw_kv kv[CW_OP_MAX_FIELDS];
 	size_t npos, n = 0;
@@ -140,8 +142,8 @@ static int case_new(int argc, char **argv)
 	}
 	if ((error = add_kv(kv, &n, CW_OP_MAX_FIELDS - 1, "name",
 	                    cli_opt_value(opts, NOPTS(opts), "--patient"))) < 0 ||
-	    (error = add_kv(kv, &n, CW_OP_MAX_FIELDS - 1, "dob",
-	                    cli_opt_value(opts, NOPTS(opts), "--dob"))) < 0 ||
+	    (error = add_kv(kv, &n, CW_OP_MAX_FIELDS - 1, "dob", cli_opt_value(opts, NOPTS(opts), "--dob"))) <
+	        0 ||
 	    (error = add_kv(kv, &n, CW_OP_MAX_FIELDS - 1, "nationality",
 	                    cli_opt_value(opts, NOPTS(opts), "--nationality"))) < 0 ||
 	    (error = parse_kv(kv, &n, CW_OP_MAX_FIELDS - 1, pos, npos)) < 0)
@@ -266,8 +268,8 @@ static int case_list(int argc, char **argv)
 	arr = cJSON_CreateArray();
 	if (!cli_g.json)
 		printf("%-8s  %-13s  %-32s  %s\n", "CASE", "STAGE", "PATIENT", "UPDATED");
-	if ((error = cw_case_list(o.st, stage, cli_opt_value(opts, NOPTS(opts), "--search"), list_one,
-	                          arr)) < 0)
+	if ((error = cw_case_list(o.st, stage, cli_opt_value(opts, NOPTS(opts), "--search"), list_one, arr)) <
+	    0)
 		goto done;
 	if (cli_g.json) {
 		cli_json_print(arr);
@@ -281,12 +283,37 @@ done:
 
 /* --- case show -------------------------------------------------------------------------- */
 
-static const char *const show_order[] = { "name", "dob", "sex", "nationality", "languages",
-	"interpreter", "phone", "email", "home_country", "address", "emergency_contact",
-	"passport", "passport_expiry", "home_doctor", "home_doctor_email", "allergies",
-	"conditions", "medications", "diet", "religion", "culture", "accessibility",
-	"recovery_days", "consent", "consent_doc", "preauth", "claim", "cost_tolerance", "rating",
-	"testimonial", NULL };
+static const char *const show_order[] = { "name",
+	                                  "dob",
+	                                  "sex",
+	                                  "nationality",
+	                                  "languages",
+	                                  "interpreter",
+	                                  "phone",
+	                                  "email",
+	                                  "home_country",
+	                                  "address",
+	                                  "emergency_contact",
+	                                  "passport",
+	                                  "passport_expiry",
+	                                  "home_doctor",
+	                                  "home_doctor_email",
+	                                  "allergies",
+	                                  "conditions",
+	                                  "medications",
+	                                  "diet",
+	                                  "religion",
+	                                  "culture",
+	                                  "accessibility",
+	                                  "recovery_days",
+	                                  "consent",
+	                                  "consent_doc",
+	                                  "preauth",
+	                                  "claim",
+	                                  "cost_tolerance",
+	                                  "rating",
+	                                  "testimonial",
+	                                  NULL };
 
 static cJSON *entity_json(const cw_view_entity *e)
 {
@@ -355,7 +382,8 @@ static void show_json(const cw_case_view *v)
 
 	cw_hex_encode(digest, v->digest, CW_HASH_BYTES);
 	cJSON_AddStringToObject(doc, "id", v->hex);
-	cJSON_AddStringToObject(doc, "stage", cw_view_get(v->self, "stage") ? cw_view_get(v->self, "stage") : "");
+	cJSON_AddStringToObject(doc, "stage",
+	                        cw_view_get(v->self, "stage") ? cw_view_get(v->self, "stage") : "");
 	cJSON_AddItemToObject(doc, "case", entity_json(v->self));
 	items = cJSON_AddObjectToObject(doc, "items");
 	for (k = CW_KIND_PROCEDURE; k <= CW_KIND_MAX; k++) {
@@ -604,9 +632,8 @@ int cmd_note(int argc, char **argv)
 
 int cmd_appt(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--kind", 1, NULL }, { "--start", 1, NULL }, { "--end", 1, NULL },
-		               { "--provider", 1, NULL }, { "--location", 1, NULL },
-		               { "--status", 1, NULL } };
+	cli_opt opts[] = { { "--kind", 1, NULL },     { "--start", 1, NULL },    { "--end", 1, NULL },
+		           { "--provider", 1, NULL }, { "--location", 1, NULL }, { "--status", 1, NULL } };
 	const char *pos[MAXPOS];
 	cw_kv kv[CW_OP_MAX_FIELDS];
 	size_t npos, n = 0, i;
@@ -645,8 +672,9 @@ int cmd_travel(int argc, char **argv)
 		                             "flight|stay|transfer|visa|insurance field=value ...");
 	k = cw_model_kind_named(kind);
 	if (k == NULL || k->code < CW_KIND_FLIGHT || k->code > CW_KIND_INSURANCE)
-		return cw_error(CW_EINVALID, "--kind: '%.40s' is not one of flight, stay, transfer, "
-		                             "visa, insurance",
+		return cw_error(CW_EINVALID,
+		                "--kind: '%.40s' is not one of flight, stay, transfer, "
+		                "visa, insurance",
 		                kind);
 	if ((error = parse_kv(kv, &n, CW_OP_MAX_FIELDS, pos + 1, npos - 1)) < 0)
 		return error;
@@ -655,8 +683,10 @@ int cmd_travel(int argc, char **argv)
 
 int cmd_cost(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--estimate", 0, NULL }, { "--charge", 0, NULL },
-		               { "--payment", 0, NULL }, { "--label", 1, NULL } };
+	cli_opt opts[] = { { "--estimate", 0, NULL },
+		           { "--charge", 0, NULL },
+		           { "--payment", 0, NULL },
+		           { "--label", 1, NULL } };
 	const char *pos[3], *type = NULL;
 	cw_kv kv[4];
 	size_t npos, n = 0, i;
@@ -713,7 +743,8 @@ int cmd_doc(int argc, char **argv)
 		if ((error = cli_parse(argc - 1, argv + 1, add_opts, NOPTS(add_opts), pos, 2, &npos)) < 0)
 			goto done;
 		if (npos != 2) {
-			error = cw_error(CW_EINVALID, "usage: caseway doc add CASE FILE [--kind K] [--title T]");
+			error = cw_error(CW_EINVALID,
+			                 "usage: caseway doc add CASE FILE [--kind K] [--title T]");
 			goto done;
 		}
 		if ((f = fopen(pos[1], "rb")) != NULL) {
@@ -732,9 +763,10 @@ int cmd_doc(int argc, char **argv)
 		snprintf(size_text, sizeof(size_text), "%llu", (unsigned long long)size);
 		add_kv(kv, &n, 5, "address", address);
 		add_kv(kv, &n, 5, "size", size_text);
-		add_kv(kv, &n, 5, "title", cli_opt_value(add_opts, NOPTS(add_opts), "--title")
-		                               ? cli_opt_value(add_opts, NOPTS(add_opts), "--title")
-		                               : base);
+		add_kv(kv, &n, 5, "title",
+		       cli_opt_value(add_opts, NOPTS(add_opts), "--title")
+		           ? cli_opt_value(add_opts, NOPTS(add_opts), "--title")
+		           : base);
 		add_kv(kv, &n, 5, "kind", cli_opt_value(add_opts, NOPTS(add_opts), "--kind"));
 		/* the file's own name is kept only as text, and only when it is clean text */
 		if (cw_utf8_valid((const uint8_t *)base, strlen(base), 0) && strlen(base) > 0 &&
@@ -744,8 +776,8 @@ int cmd_doc(int argc, char **argv)
 			uint8_t entity[CW_ID_BYTES];
 			char hex[2 * CW_ID_BYTES + 1];
 
-			if ((error = cw_case_add(entity, o.st, cw_home_keys(o.h), o.case_id,
-			                         CW_KIND_DOCUMENT, kv, n)) < 0)
+			if ((error = cw_case_add(entity, o.st, cw_home_keys(o.h), o.case_id, CW_KIND_DOCUMENT,
+			                         kv, n)) < 0)
 				goto done;
 			cw_id_hex(hex, entity);
 			done_json_id("id", hex);
@@ -768,7 +800,8 @@ int cmd_doc(int argc, char **argv)
 			goto done;
 		}
 		if ((error = open_case(&o, pos[0])) < 0 ||
-		    (error = cw_case_find_item(entity, &kind, o.st, o.case_id, CW_KIND_DOCUMENT, pos[1])) < 0 ||
+		    (error = cw_case_find_item(entity, &kind, o.st, o.case_id, CW_KIND_DOCUMENT, pos[1])) <
+		        0 ||
 		    (error = cw_case_key(&key, o.st, o.case_id)) < 0 ||
 		    (error = cw_case_load(&v, o.st, o.case_id)) < 0)
 			goto done;
@@ -803,7 +836,8 @@ int cmd_task(int argc, char **argv)
 		if ((error = cli_parse(argc - 1, argv + 1, opts, NOPTS(opts), pos, 2, &npos)) < 0)
 			return error;
 		if (npos != 2)
-			return cw_error(CW_EINVALID, "usage: caseway task add CASE TEXT [--due T] [--for WHO]");
+			return cw_error(CW_EINVALID,
+			                "usage: caseway task add CASE TEXT [--due T] [--for WHO]");
 		add_kv(kv, &n, 3, "text", pos[1]);
 		add_kv(kv, &n, 3, "due", cli_opt_value(opts, NOPTS(opts), "--due"));
 		add_kv(kv, &n, 3, "owner", cli_opt_value(opts, NOPTS(opts), "--for"));
@@ -842,7 +876,8 @@ int cmd_feedback(int argc, char **argv)
 	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
 		return error;
 	if (npos != 1 || cli_opt_value(opts, NOPTS(opts), "--rating") == NULL)
-		return cw_error(CW_EINVALID, "usage: caseway feedback CASE --rating N [--testimonial yes|no]");
+		return cw_error(CW_EINVALID,
+		                "usage: caseway feedback CASE --rating N [--testimonial yes|no]");
 	add_kv(kv, &n, 2, "rating", cli_opt_value(opts, NOPTS(opts), "--rating"));
 	add_kv(kv, &n, 2, "testimonial", cli_opt_value(opts, NOPTS(opts), "--testimonial"));
 	if ((error = open_case(&o, pos[0])) == CW_OK &&
@@ -1144,8 +1179,8 @@ static int log_one(const cw_op *op, const char *flagged, void *ctx)
 	printf("%s  %.8s  %s %-12.12s %-9s %s %.8s:", when, cid, who, author_name(c, who),
 	       actions[op->action <= 3 ? op->action : 0], k ? k->name : "?", eid);
 	for (i = 0; i < op->nfields; i++)
-		printf(" %s=%.*s", op->fields[i].name,
-		       (int)(op->fields[i].len > 40 ? 40 : op->fields[i].len), op->fields[i].value);
+		printf(" %s=%.*s", op->fields[i].name, (int)(op->fields[i].len > 40 ? 40 : op->fields[i].len),
+		       op->fields[i].value);
 	if (flagged)
 		printf("  (!) %s", flagged);
 	putchar('\n');

@@ -13,8 +13,10 @@
 
 int cmd_init(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--name", 1, NULL }, { "--role", 1, NULL },
-		               { "--kdf-memory", 1, NULL }, { "--kdf-passes", 1, NULL } };
+	cli_opt opts[] = { { "--name", 1, NULL },
+		           { "--role", 1, NULL },
+		           { "--kdf-memory", 1, NULL },
+		           { "--kdf-passes", 1, NULL } };
 	const char *pos[1];
 	size_t npos;
 	cw_role role = CW_ROLE_COORDINATOR;
@@ -28,7 +30,8 @@ int cmd_init(int argc, char **argv)
 	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 0, &npos)) < 0)
 		goto done;
 	if ((name = cli_opt_value(opts, NOPTS(opts), "--name")) == NULL) {
-		error = cw_error(CW_EINVALID, "init needs --name NAME (how head office will see this device)");
+		error = cw_error(CW_EINVALID,
+		                 "init needs --name NAME (how head office will see this device)");
 		goto done;
 	}
 	if ((r = cli_opt_value(opts, NOPTS(opts), "--role")) && (error = cw_role_parse(&role, r)) < 0)
@@ -96,7 +99,8 @@ int cmd_whoami(int argc, char **argv)
 		    (error = cli_write_output(outpath, text.data, text.len)) < 0)
 			goto done;
 		if (outpath && !cli_g.quiet)
-			fprintf(stderr, "Enrolment request written to %s: send it to head office.\n", outpath);
+			fprintf(stderr, "Enrolment request written to %s: send it to head office.\n",
+			        outpath);
 		goto done;
 	}
 	if (cli_opt_value(opts, NOPTS(opts), "--cert")) {
@@ -169,8 +173,9 @@ done:
 
 int cmd_passwd(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--new-passphrase-file", 1, NULL }, { "--kdf-memory", 1, NULL },
-		               { "--kdf-passes", 1, NULL } };
+	cli_opt opts[] = { { "--new-passphrase-file", 1, NULL },
+		           { "--kdf-memory", 1, NULL },
+		           { "--kdf-passes", 1, NULL } };
 	const char *pos[1];
 	size_t npos;
 	cw_kdf_cost cost;
@@ -182,8 +187,8 @@ int cmd_passwd(int argc, char **argv)
 	    (error = cli_kdf_cost(&cost, cli_opt_value(opts, NOPTS(opts), "--kdf-memory"),
 	                          cli_opt_value(opts, NOPTS(opts), "--kdf-passes"))) < 0 ||
 	    (error = cli_open_home(&h)) < 0 ||
-	    (error = cli_new_passphrase(&np, cli_opt_value(opts, NOPTS(opts),
-	                                                   "--new-passphrase-file"))) < 0 ||
+	    (error = cli_new_passphrase(&np, cli_opt_value(opts, NOPTS(opts), "--new-passphrase-file"))) <
+	        0 ||
 	    (error = cw_home_passwd(h, (const char *)cw_secret_data(np), cw_secret_len(np), &cost)) < 0)
 		goto done;
 	cli_say("Passphrase changed for %s.", cw_home_dir(h));
@@ -230,8 +235,7 @@ int cmd_verify(int argc, char **argv)
 	    (error = cw_oplog_verify(&ops, cw_home_store(h), &kr)) < 0)
 		goto done;
 	cli_say("changes      ok (%llu signed changes in %llu chains over %llu cases)",
-	        (unsigned long long)ops.ops, (unsigned long long)ops.chains,
-	        (unsigned long long)ops.cases);
+	        (unsigned long long)ops.ops, (unsigned long long)ops.chains, (unsigned long long)ops.cases);
 	if (rebuild) {
 		if ((error = cw_oplog_digest(before, cw_home_store(h), NULL)) < 0 ||
 		    (error = cw_store_begin(cw_home_store(h))) < 0)

@@ -14,8 +14,7 @@
 
 static int org_create(int argc, char **argv)
 {
-	cli_opt opts[] = { { "--name", 1, NULL }, { "--kdf-memory", 1, NULL },
-		               { "--kdf-passes", 1, NULL } };
+	cli_opt opts[] = { { "--name", 1, NULL }, { "--kdf-memory", 1, NULL }, { "--kdf-passes", 1, NULL } };
 	const char *pos[1], *name;
 	size_t npos;
 	cw_kdf_cost cost;
@@ -48,7 +47,8 @@ static int org_create(int argc, char **argv)
 	}
 	cli_say("Agency '%s' created. Agency key fingerprint: %s", name, fp);
 	cli_say("This node (%s) is enrolled as the hub. The agency key is in %s/org.key: "
-	        "keep a copy offline.", cert.device_id, cw_home_dir(h));
+	        "keep a copy offline.",
+	        cert.device_id, cw_home_dir(h));
 done:
 	cw_home_free(h);
 	return error;
@@ -88,9 +88,8 @@ static int org_enroll(int argc, char **argv)
 	    (error = cli_write_output(cli_opt_value(opts, NOPTS(opts), "-o"), text.data, text.len)) < 0)
 		goto done;
 	if (cli_opt_value(opts, NOPTS(opts), "-o") && !cli_g.quiet)
-		fprintf(stderr, "Enrolled '%s' (device %s) as %s. Send %s back to that device.\n",
-		        cert.name, cert.device_id, cw_role_name(cert.role),
-		        cli_opt_value(opts, NOPTS(opts), "-o"));
+		fprintf(stderr, "Enrolled '%s' (device %s) as %s. Send %s back to that device.\n", cert.name,
+		        cert.device_id, cw_role_name(cert.role), cli_opt_value(opts, NOPTS(opts), "-o"));
 done:
 	cw_keys_free(org);
 	cw_home_free(h);
@@ -157,8 +156,8 @@ static int org_roster(int argc, char **argv)
 	cJSON *doc = NULL, *arr;
 	int error;
 
-	if ((error = cli_parse(argc, argv, NULL, 0, pos, 0, &npos)) < 0 ||
-	    (error = cli_open_home(&h)) < 0 || (error = cw_org_roster(&r, h)) < 0)
+	if ((error = cli_parse(argc, argv, NULL, 0, pos, 0, &npos)) < 0 || (error = cli_open_home(&h)) < 0 ||
+	    (error = cw_org_roster(&r, h)) < 0)
 		goto done;
 	cw_keys_fingerprint(fp, cw_roster_org_pk(r));
 	if (cli_g.json) {
@@ -189,8 +188,8 @@ static int org_roster(int argc, char **argv)
 		const cw_cert *c = cw_roster_cert(r, i);
 
 		cli_time(when, c->issued_at);
-		printf("%-16s  %-11s  %-8s  %-20s  %s\n", c->device_id, cw_role_name(c->role), "active",
-		       when, c->name);
+		printf("%-16s  %-11s  %-8s  %-20s  %s\n", c->device_id, cw_role_name(c->role), "active", when,
+		       c->name);
 	}
 done:
 	cw_roster_free(r);

@@ -17,8 +17,8 @@
 cli_globals cli_g;
 static cw_secret *last_pass;
 
-int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos,
-              size_t maxpos, size_t *npos)
+int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **pos, size_t maxpos,
+              size_t *npos)
 {
 	int i;
 	size_t k;
@@ -34,7 +34,8 @@ int cli_parse(int argc, char **argv, cli_opt *opts, size_t nopts, const char **p
 			if (strcmp(a, "--") == 0) {
 				for (i++; i < argc; i++) {
 					if (*npos >= maxpos)
-						return cw_error(CW_EINVALID, "too many arguments: '%s'", argv[i]);
+						return cw_error(CW_EINVALID, "too many arguments: '%s'",
+						                argv[i]);
 					pos[(*npos)++] = argv[i];
 				}
 				break;
@@ -267,8 +268,7 @@ int cli_open_home(cw_home **out)
 	last_pass = NULL;
 	if ((error = cli_passphrase(&last_pass, "Passphrase: ", 0)) < 0)
 		goto done;
-	error = cw_home_open(out, dir, (const char *)cw_secret_data(last_pass),
-	                     cw_secret_len(last_pass));
+	error = cw_home_open(out, dir, (const char *)cw_secret_data(last_pass), cw_secret_len(last_pass));
 done:
 	free(dir);
 	free(keys);

@@ -49,8 +49,7 @@ static const command commands[] = {
 	  "  accessibility recovery_days consent consent_doc preauth claim cost_tolerance.\n"
 	  "  Stages: inquiry consultation quoted booked travelling in-treatment recovering\n"
 	  "  returned follow-up closed postponed cancelled. CASE: id or unique prefix." },
-	{ "note", cmd_note,
-	  "caseway note add CASE TEXT [--channel note|call|email|message|family|visit]" },
+	{ "note", cmd_note, "caseway note add CASE TEXT [--channel note|call|email|message|family|visit]" },
 	{ "appt", cmd_appt,
 	  "caseway appt add CASE --kind consultation|diagnostic|surgery|follow-up|telehealth\n"
 	  "                 --start T [--end T] [--provider P] [--location L] [--status S]\n"
@@ -98,12 +97,18 @@ static const command commands[] = {
 static int exit_status(int code)
 {
 	switch (code) {
-	case CW_OK: return 0;
-	case CW_EINVALID: return 2;
-	case CW_ELOCKED: return 3;
-	case CW_EVERIFY: return 4;
-	case CW_EWAIT: return 5;
-	default: return 1;
+	case CW_OK:
+		return 0;
+	case CW_EINVALID:
+		return 2;
+	case CW_ELOCKED:
+		return 3;
+	case CW_EVERIFY:
+		return 4;
+	case CW_EWAIT:
+		return 5;
+	default:
+		return 1;
 	}
 }
 
@@ -111,8 +116,9 @@ static void usage_all(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "caseway %s - offline-first case records for medical-travel coordinators\n\n"
-	           "Global options: --home DIR, --json, --passphrase-file F, -q, --version\n\n",
+	fprintf(f,
+	        "caseway %s - offline-first case records for medical-travel coordinators\n\n"
+	        "Global options: --home DIR, --json, --passphrase-file F, -q, --version\n\n",
 	        CW_VERSION);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "%s\n\n", commands[i].usage);
@@ -188,8 +194,7 @@ int main(int argc, char **argv)
 		printf("caseway %s\n", CW_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
+	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
 		if (argc > 1 && (cmd = find(argv[1])) != NULL) {
 			printf("%s\n", cmd->usage);
 			return 0;

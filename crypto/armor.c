@@ -85,8 +85,8 @@ int cw_armor_decode(cw_buf *out, const char *label, const uint8_t *text, size_t 
 	}
 	if ((error = cw_buf_grow(out, max + 1)) < 0)
 		goto done;
-	if (sodium_base642bin(out->data + out->len, max + 1, (const char *)text, len, NULL, &bin_len,
-	                      &end, VARIANT) != 0 ||
+	if (sodium_base642bin(out->data + out->len, max + 1, (const char *)text, len, NULL, &bin_len, &end,
+	                      VARIANT) != 0 ||
 	    end != (const char *)text + len || bin_len > max) {
 		error = cw_error(CW_EINVALID, "not a caseway %s file (the text is damaged)", label);
 		goto done;

@@ -34,11 +34,16 @@ struct cw_roster {
 const char *cw_role_name(int role)
 {
 	switch (role) {
-	case CW_ROLE_COORDINATOR: return "coordinator";
-	case CW_ROLE_HUB: return "hub";
-	case CW_ROLE_CLINIC: return "clinic";
-	case CW_ROLE_DOCTOR: return "doctor";
-	default: return "unknown";
+	case CW_ROLE_COORDINATOR:
+		return "coordinator";
+	case CW_ROLE_HUB:
+		return "hub";
+	case CW_ROLE_CLINIC:
+		return "clinic";
+	case CW_ROLE_DOCTOR:
+		return "doctor";
+	default:
+		return "unknown";
 	}
 }
 
@@ -136,8 +141,7 @@ static int get_role(cw_role *out, cw_reader *r, const char *what)
 
 /* --- requests ------------------------------------------------------------------ */
 
-int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role,
-                      int64_t now)
+int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role, int64_t now)
 {
 	size_t start = out->len;
 	int error;
@@ -183,8 +187,8 @@ int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
 
 /* --- certificates ------------------------------------------------------------------ */
 
-int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role,
-                  int64_t now, int64_t not_after)
+int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role, int64_t now,
+                  int64_t not_after)
 {
 	size_t start = out->len;
 	int error;
@@ -444,8 +448,7 @@ int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const
 	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
 	    (error = cw_buf_put(out, cw_keys_sign_pk(org), CW_PK_BYTES)) < 0 ||
 	    (error = cw_buf_put(out, prev ? prev->hash : zero, CW_HASH_BYTES)) < 0 ||
-	    (error = put_name(out, org_name)) < 0 ||
-	    (error = cw_buf_put_u32(out, (uint32_t)ncerts)) < 0)
+	    (error = put_name(out, org_name)) < 0 || (error = cw_buf_put_u32(out, (uint32_t)ncerts)) < 0)
 		goto done;
 	for (i = 0; i < ncerts; i++)
 		if ((error = cw_buf_put_u8(out, ENTRY_CERT)) < 0 ||
@@ -539,8 +542,8 @@ int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const 
 	return error;
 }
 
-int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
-                       size_t *roster_len, const uint8_t *data, size_t len)
+int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster, size_t *roster_len,
+                       const uint8_t *data, size_t len)
 {
 	static const char what[] = "certificate file";
 	const uint8_t *p, *c, *rs;
@@ -556,8 +559,7 @@ int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **r
 		return error;
 	if (version != 1)
 		return cw_error(CW_EINVALID, "unsupported certificate file version %u", (unsigned)version);
-	if ((error = cw_reader_u32(&r, &clen, what)) < 0 ||
-	    (error = cw_reader_get(&r, &c, clen, what)) < 0 ||
+	if ((error = cw_reader_u32(&r, &clen, what)) < 0 || (error = cw_reader_get(&r, &c, clen, what)) < 0 ||
 	    (error = cw_reader_u32(&r, &rlen, what)) < 0 ||
 	    (error = cw_reader_get(&r, &rs, rlen, what)) < 0 || (error = cw_reader_end(&r, what)) < 0)
 		return error;

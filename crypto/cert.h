@@ -45,12 +45,7 @@
 #define CW_CERT_MAX_BYTES 1024
 #define CW_ROSTER_MAX_BYTES ((size_t)64 << 20)
 
-typedef enum {
-	CW_ROLE_COORDINATOR = 1,
-	CW_ROLE_HUB = 2,
-	CW_ROLE_CLINIC = 3,
-	CW_ROLE_DOCTOR = 4
-} cw_role;
+typedef enum { CW_ROLE_COORDINATOR = 1, CW_ROLE_HUB = 2, CW_ROLE_CLINIC = 3, CW_ROLE_DOCTOR = 4 } cw_role;
 
 /* "coordinator", "hub", "clinic", "doctor"; "unknown" otherwise. */
 const char *cw_role_name(int role);
@@ -79,20 +74,17 @@ typedef struct {
 } cw_cert;
 
 /* Requests. Appends to out; CW_EINVALID for a bad name or role. */
-int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role,
-                      int64_t now);
+int cw_request_create(cw_buf *out, const cw_keys *device, const char *name, cw_role role, int64_t now);
 /* CW_EINVALID malformed, CW_EVERIFY bad self-signature. */
-int cw_request_parse(cw_request *out, const uint8_t *data, size_t len)
-	__attribute__((warn_unused_result));
+int cw_request_parse(cw_request *out, const uint8_t *data, size_t len) __attribute__((warn_unused_result));
 
 /* Certificates. Appends to out; CW_EINVALID for a bad name or role, or a
  * not_after that is neither 0 nor later than now. */
-int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role,
-                  int64_t now, int64_t not_after);
+int cw_cert_issue(cw_buf *out, const cw_keys *org, const cw_request *req, cw_role role, int64_t now,
+                  int64_t not_after);
 /* Checks structure and that the signature is by the org_pk inside; the
  * caller must still check that org_pk is the org it trusts. */
-int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
-	__attribute__((warn_unused_result));
+int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len) __attribute__((warn_unused_result));
 
 /* Rosters. */
 typedef struct cw_roster cw_roster;
@@ -101,8 +93,7 @@ typedef struct cw_roster cw_roster;
  * (certificates signed by that same org key, each device once). The caller
  * must still check that org_pk is the org it trusts, and the chain (seq,
  * prev) against the roster it holds. */
-int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
-	__attribute__((warn_unused_result));
+int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len) __attribute__((warn_unused_result));
 
 /* Build and sign the next roster: prev is the current one (NULL for the
  * first; else seq = prev's + 1, prev = prev's hash, and org must be the key
@@ -134,7 +125,7 @@ int cw_enrolment_build(cw_buf *out, const uint8_t *cert, size_t cert_len, const 
 /* Splits a package; the parts are borrowed from data and set only on
  * success. Structure only: parse each part with cw_cert_parse /
  * cw_roster_parse. */
-int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster,
-                       size_t *roster_len, const uint8_t *data, size_t len);
+int cw_enrolment_split(const uint8_t **cert, size_t *cert_len, const uint8_t **roster, size_t *roster_len,
+                       const uint8_t *data, size_t len);
 
 #endif

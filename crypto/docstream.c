@@ -25,8 +25,7 @@
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = { 'c', 'w', 'd', 'o', 'c', 's', '_', '_' };
 
 /* The layout in this header must match the code. */
-_Static_assert(CW_DOCSTREAM_HEADER_BYTES ==
-                   PREFIX_BYTES + crypto_secretstream_xchacha20poly1305_HEADERBYTES,
+_Static_assert(CW_DOCSTREAM_HEADER_BYTES == PREFIX_BYTES + crypto_secretstream_xchacha20poly1305_HEADERBYTES,
                "docstream header size");
 _Static_assert(CW_DOCSTREAM_CHUNK_OVERHEAD == ABYTES, "docstream chunk overhead");
 _Static_assert(CW_DOCSTREAM_ADDRESS_BYTES <= crypto_generichash_BYTES_MAX, "address size");
@@ -63,10 +62,10 @@ static int subkeys_derive(subkeys *out, const cw_secret *key)
 	if ((error = cw_secret_new(&k.stream, crypto_secretstream_xchacha20poly1305_KEYBYTES)) < 0 ||
 	    (error = cw_secret_new(&k.address, CW_DOCSTREAM_ADDRESS_BYTES)) < 0)
 		goto done;
-	if (crypto_kdf_derive_from_key(cw_secret_bytes(k.stream), cw_secret_len(k.stream),
-	                               SUBKEY_STREAM, kdf_context, cw_secret_data(key)) != 0 ||
-	    crypto_kdf_derive_from_key(cw_secret_bytes(k.address), cw_secret_len(k.address),
-	                               SUBKEY_ADDRESS, kdf_context, cw_secret_data(key)) != 0) {
+	if (crypto_kdf_derive_from_key(cw_secret_bytes(k.stream), cw_secret_len(k.stream), SUBKEY_STREAM,
+	                               kdf_context, cw_secret_data(key)) != 0 ||
+	    crypto_kdf_derive_from_key(cw_secret_bytes(k.address), cw_secret_len(k.address), SUBKEY_ADDRESS,
+	                               kdf_context, cw_secret_data(key)) != 0) {
 		error = cw_error(CW_ERROR, "document key derivation failed");
 		goto done;
 	}
@@ -133,9 +132,8 @@ static void put_prefix(uint8_t prefix[PREFIX_BYTES], uint32_t chunk_size)
 	cw_store32(prefix + 6, chunk_size);
 }
 
-int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES],
-                                 uint64_t *size_out, int in_fd, int out_fd,
-                                 const cw_secret *key, uint32_t chunk_size,
+int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
+                                 int in_fd, int out_fd, const cw_secret *key, uint32_t chunk_size,
                                  cw_docstream_progress progress, void *ctx)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
@@ -162,7 +160,7 @@ int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES]
 	}
 	put_prefix(header, chunk_size);
 	if (crypto_secretstream_xchacha20poly1305_init_push(&st, header + PREFIX_BYTES,
-	                                                     cw_secret_data(k.stream)) != 0 ||
+	                                                    cw_secret_data(k.stream)) != 0 ||
 	    crypto_generichash_init(&hash, cw_secret_data(k.address), cw_secret_len(k.address),
 	                            sizeof(address)) != 0) {
 		error = cw_error(CW_ERROR, "cannot start encrypting the document");
@@ -178,8 +176,8 @@ int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES]
 		final = got < chunk_size;
 		crypto_generichash_update(&hash, plain, got);
 		if (crypto_secretstream_xchacha20poly1305_push(&st, cipher, &clen, plain, got, header,
-		                                                PREFIX_BYTES,
-		                                                final ? TAG_FINAL : TAG_MESSAGE) != 0) {
+		                                               PREFIX_BYTES,
+		                                               final ? TAG_FINAL : TAG_MESSAGE) != 0) {
 			error = cw_error(CW_ERROR, "cannot encrypt the document");
 			goto done;
 		}
@@ -205,12 +203,11 @@ done:
 	return error;
 }
 
-int cw_docstream_encrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                         int in_fd, int out_fd, const cw_secret *key,
-                         cw_docstream_progress progress, void *ctx)
+int cw_docstream_encrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out, int in_fd,
+                         int out_fd, const cw_secret *key, cw_docstream_progress progress, void *ctx)
 {
-	return cw_docstream_encrypt_chunked(address_out, size_out, in_fd, out_fd, key,
-	                                    CW_DOCSTREAM_CHUNK, progress, ctx);
+	return cw_docstream_encrypt_chunked(address_out, size_out, in_fd, out_fd, key, CW_DOCSTREAM_CHUNK,
+	                                    progress, ctx);
 }
 
 /* Check the 10-byte prefix, of which `have` bytes were read. Fields are
@@ -224,8 +221,8 @@ static int check_prefix(const uint8_t *p, size_t have, uint32_t *chunk_size_out)
 		return cw_error(CW_EINVALID, "this is not a caseway document (no CWDS header)");
 	if (have > 4 && p[4] != VERSION)
 		return cw_error(CW_EINVALID,
-		                "the document has format version %u; this caseway reads version %d",
-		                p[4], VERSION);
+		                "the document has format version %u; this caseway reads version %d", p[4],
+		                VERSION);
 	if (have > 5 && p[5] != ALG_SECRETSTREAM)
 		return cw_error(CW_EINVALID, "the document uses unknown encryption algorithm %u", p[5]);
 	if (have < PREFIX_BYTES)
@@ -238,8 +235,8 @@ static int check_prefix(const uint8_t *p, size_t have, uint32_t *chunk_size_out)
 	return CW_OK;
 }
 
-static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                          source *src, int out_fd, const cw_secret *key, uint64_t max_size)
+static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out, source *src,
+                          int out_fd, const cw_secret *key, uint64_t max_size)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
 	crypto_generichash_state hash;
@@ -266,7 +263,7 @@ static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint6
 		goto done;
 	}
 	if (crypto_secretstream_xchacha20poly1305_init_pull(&st, header + PREFIX_BYTES,
-	                                                     cw_secret_data(k.stream)) != 0) {
+	                                                    cw_secret_data(k.stream)) != 0) {
 		error = cw_error(CW_EVERIFY, DAMAGED " (bad stream header)");
 		goto done;
 	}
@@ -280,8 +277,7 @@ static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint6
 		unsigned char tag = 0;
 		size_t plen;
 
-		if ((error = source_read(src, cipher, chunk_size + ABYTES, &got,
-		                         "reading the document")) < 0)
+		if ((error = source_read(src, cipher, chunk_size + ABYTES, &got, "reading the document")) < 0)
 			goto done;
 		if (got < ABYTES) {
 			error = cw_error(CW_EVERIFY, DAMAGED " (it ends early, after %llu bytes)",
@@ -294,8 +290,8 @@ static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint6
 			                 (unsigned long long)max_size);
 			goto done;
 		}
-		if (crypto_secretstream_xchacha20poly1305_pull(&st, plain, &mlen, &tag, cipher, got,
-		                                                header, PREFIX_BYTES) != 0) {
+		if (crypto_secretstream_xchacha20poly1305_pull(&st, plain, &mlen, &tag, cipher, got, header,
+		                                               PREFIX_BYTES) != 0) {
 			error = cw_error(CW_EVERIFY, DAMAGED " (part %llu does not authenticate)",
 			                 (unsigned long long)chunks + 1);
 			goto done;
@@ -304,8 +300,9 @@ static int decrypt_source(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint6
 		 * last one FINAL. Anything else was not written by us. */
 		final = plen < chunk_size;
 		if (mlen != plen || tag != (final ? TAG_FINAL : TAG_MESSAGE)) {
-			error = cw_error(CW_EVERIFY, final ? DAMAGED " (it ends early, after %llu bytes)"
-			                                   : DAMAGED " (part %llu is out of place)",
+			error = cw_error(CW_EVERIFY,
+			                 final ? DAMAGED " (it ends early, after %llu bytes)"
+			                       : DAMAGED " (part %llu is out of place)",
 			                 final ? (unsigned long long)total : (unsigned long long)chunks + 1);
 			goto done;
 		}
@@ -340,8 +337,8 @@ done:
 	return error;
 }
 
-int cw_docstream_decrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                         int in_fd, int out_fd, const cw_secret *key, uint64_t max_size)
+int cw_docstream_decrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out, int in_fd,
+                         int out_fd, const cw_secret *key, uint64_t max_size)
 {
 	source src = { in_fd, NULL, 0, 0 };
 

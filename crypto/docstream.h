@@ -33,11 +33,11 @@
 #include <stdint.h>
 
 #define CW_DOCSTREAM_ADDRESS_BYTES 32
-#define CW_DOCSTREAM_CHUNK 65536u            /* what cw_docstream_encrypt uses */
+#define CW_DOCSTREAM_CHUNK 65536u /* what cw_docstream_encrypt uses */
 #define CW_DOCSTREAM_CHUNK_MIN 1024u
 #define CW_DOCSTREAM_CHUNK_MAX (1024u * 1024u)
-#define CW_DOCSTREAM_HEADER_BYTES 34         /* 4 + 1 + 1 + 4 + 24 */
-#define CW_DOCSTREAM_CHUNK_OVERHEAD 17       /* per chunk: tag byte + MAC */
+#define CW_DOCSTREAM_HEADER_BYTES 34   /* 4 + 1 + 1 + 4 + 24 */
+#define CW_DOCSTREAM_CHUNK_OVERHEAD 17 /* per chunk: tag byte + MAC */
 
 /* Called after each chunk with the plaintext bytes done so far. */
 typedef void (*cw_docstream_progress)(uint64_t done, void *ctx);
@@ -48,16 +48,14 @@ typedef void (*cw_docstream_progress)(uint64_t done, void *ctx);
  * of plaintext bytes. progress (may be NULL) is called after each chunk.
  * in_fd may be a pipe. On failure out_fd holds a partial stream that the
  * caller must discard. CW_EINVALID: key of the wrong length; CW_ERROR: I/O. */
-int cw_docstream_encrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                         int in_fd, int out_fd, const cw_secret *key,
-                         cw_docstream_progress progress, void *ctx);
+int cw_docstream_encrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out, int in_fd,
+                         int out_fd, const cw_secret *key, cw_docstream_progress progress, void *ctx);
 
 /* cw_docstream_encrypt with a chosen chunk size (CW_DOCSTREAM_CHUNK_MIN ..
  * CW_DOCSTREAM_CHUNK_MAX, else CW_EINVALID); for tests and tools. The address
  * does not depend on the chunk size. */
-int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES],
-                                 uint64_t *size_out, int in_fd, int out_fd,
-                                 const cw_secret *key, uint32_t chunk_size,
+int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
+                                 int in_fd, int out_fd, const cw_secret *key, uint32_t chunk_size,
                                  cw_docstream_progress progress, void *ctx);
 
 /* Decrypt the stream read from in_fd (to its end) into out_fd (or nowhere,
@@ -72,14 +70,14 @@ int cw_docstream_encrypt_chunked(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES]
  *     without its FINAL chunk, bytes after it, chunks out of order, or more
  *     than max_size plaintext bytes (UINT64_MAX: no limit);
  *   CW_ERROR: I/O. */
-int cw_docstream_decrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                         int in_fd, int out_fd, const cw_secret *key, uint64_t max_size)
-	__attribute__((warn_unused_result));
+int cw_docstream_decrypt(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out, int in_fd,
+                         int out_fd, const cw_secret *key, uint64_t max_size)
+    __attribute__((warn_unused_result));
 
 /* cw_docstream_decrypt over the len bytes at data, the plaintext going
  * nowhere: checks a stream held in memory (fuzzing, tests). Same codes. */
 int cw_docstream_decrypt_mem(uint8_t address_out[CW_DOCSTREAM_ADDRESS_BYTES], uint64_t *size_out,
-                             const void *data, size_t len, const cw_secret *key,
-                             uint64_t max_size) __attribute__((warn_unused_result));
+                             const void *data, size_t len, const cw_secret *key, uint64_t max_size)
+    __attribute__((warn_unused_result));
 
 #endif

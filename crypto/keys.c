@@ -20,8 +20,8 @@ struct cw_keys {
 
 static int derive(uint8_t *out, const cw_secret *seed, cw_subkey_id id)
 {
-	if (crypto_kdf_derive_from_key(out, CW_KEY_BYTES, (uint64_t)id, kdf_context,
-	                               cw_secret_data(seed)) != 0)
+	if (crypto_kdf_derive_from_key(out, CW_KEY_BYTES, (uint64_t)id, kdf_context, cw_secret_data(seed)) !=
+	    0)
 		return cw_error(CW_ERROR, "key derivation failed");
 	return CW_OK;
 }
@@ -116,8 +116,8 @@ void cw_keys_sign(uint8_t sig[CW_SIG_BYTES], const cw_keys *k, const void *msg, 
 	crypto_sign_detached(sig, NULL, msg, len, cw_secret_data(k->sign_sk));
 }
 
-int cw_keys_verify(const uint8_t sig[CW_SIG_BYTES], const uint8_t pk[CW_PK_BYTES],
-                   const void *msg, size_t len)
+int cw_keys_verify(const uint8_t sig[CW_SIG_BYTES], const uint8_t pk[CW_PK_BYTES], const void *msg,
+                   size_t len)
 {
 	if (crypto_sign_verify_detached(sig, msg, len, pk) != 0)
 		return CW_EVERIFY;

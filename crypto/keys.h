@@ -23,11 +23,7 @@
 #define CW_HASH_BYTES 32
 #define CW_DEVICE_ID_LEN 16 /* hex characters, without the NUL */
 
-typedef enum {
-	CW_SUBKEY_SIGN = 1,
-	CW_SUBKEY_BOX = 2,
-	CW_SUBKEY_STORE = 3
-} cw_subkey_id;
+typedef enum { CW_SUBKEY_SIGN = 1, CW_SUBKEY_BOX = 2, CW_SUBKEY_STORE = 3 } cw_subkey_id;
 
 typedef struct cw_keys cw_keys;
 
@@ -50,8 +46,8 @@ int cw_keys_subkey(cw_secret **out, const cw_keys *k, cw_subkey_id id);
 void cw_keys_sign(uint8_t sig[CW_SIG_BYTES], const cw_keys *k, const void *msg, size_t len);
 
 /* CW_OK when sig is pk's signature over msg, CW_EVERIFY otherwise (no message set). */
-int cw_keys_verify(const uint8_t sig[CW_SIG_BYTES], const uint8_t pk[CW_PK_BYTES],
-                   const void *msg, size_t len) __attribute__((warn_unused_result));
+int cw_keys_verify(const uint8_t sig[CW_SIG_BYTES], const uint8_t pk[CW_PK_BYTES], const void *msg,
+                   size_t len) __attribute__((warn_unused_result));
 
 /* Device id (16 hex chars + NUL) of a signing public key. */
 void cw_keys_id_of(char out[CW_DEVICE_ID_LEN + 1], const uint8_t pk[CW_PK_BYTES]);

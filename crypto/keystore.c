@@ -47,15 +47,16 @@ static int cost_ok(uint64_t ops, uint64_t mem)
 
 /* Argon2id from the passphrase and salt to the sealing key. The limits must
  * already be within CW_KDF_* (cost_ok). */
-static int derive(uint8_t key[CW_KEY_BYTES], const char *pass, size_t passlen,
-                  const uint8_t salt[SALT_BYTES], uint64_t ops, uint64_t mem)
+static int derive(uint8_t key[CW_KEY_BYTES], const char *pass, size_t passlen, const uint8_t salt[SALT_BYTES],
+                  uint64_t ops, uint64_t mem)
 {
 	if (passlen > crypto_pwhash_argon2id_PASSWD_MAX)
 		return cw_error(CW_EINVALID, "the passphrase is too long");
-	if (crypto_pwhash(key, CW_KEY_BYTES, pass, passlen, salt, (unsigned long long)ops,
-	                  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return cw_error(CW_ERROR, "not enough memory to derive the key from the passphrase "
-		                          "(%llu MiB needed)",
+	if (crypto_pwhash(key, CW_KEY_BYTES, pass, passlen, salt, (unsigned long long)ops, (size_t)mem,
+	                  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return cw_error(CW_ERROR,
+		                "not enough memory to derive the key from the passphrase "
+		                "(%llu MiB needed)",
 		                (unsigned long long)(mem >> 20));
 	return CW_OK;
 }
@@ -72,8 +73,7 @@ int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys, co
 	if (!cost_ok(cost->opslimit, cost->memlimit)) {
 		error = cw_error(CW_EINVALID,
 		                 "key-derivation cost out of range (%d to %d passes, %llu to %llu MiB)",
-		                 CW_KDF_OPS_MIN, CW_KDF_OPS_MAX,
-		                 (unsigned long long)(CW_KDF_MEM_MIN >> 20),
+		                 CW_KDF_OPS_MIN, CW_KDF_OPS_MAX, (unsigned long long)(CW_KDF_MEM_MIN >> 20),
 		                 (unsigned long long)(CW_KDF_MEM_MAX >> 20));
 		goto done;
 	}
@@ -100,9 +100,8 @@ int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys, co
 		goto done;
 	/* the seed goes straight from guarded memory into the ciphertext */
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-		file + OFF_SEALED, file + OFF_SEALED + CW_SEED_BYTES, NULL,
-		cw_secret_data(cw_keys_seed(keys)), CW_SEED_BYTES, file, OFF_SEALED, NULL,
-		file + OFF_NONCE, key);
+	    file + OFF_SEALED, file + OFF_SEALED + CW_SEED_BYTES, NULL, cw_secret_data(cw_keys_seed(keys)),
+	    CW_SEED_BYTES, file, OFF_SEALED, NULL, file + OFF_NONCE, key);
 	crypto_generichash(file + OFF_CHECKSUM, CW_HASH_BYTES, file, OFF_CHECKSUM, NULL, 0);
 	error = cw_buf_put(out, file, sizeof(file));
 done:
@@ -163,12 +162,11 @@ int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *d
 		goto done;
 	}
 	if ((error = cw_secret_new(&seed, CW_SEED_BYTES)) < 0 ||
-	    (error = derive(key, pass, passlen, data + OFF_SALT, info.cost.opslimit,
-	                    info.cost.memlimit)) < 0)
+	    (error = derive(key, pass, passlen, data + OFF_SALT, info.cost.opslimit, info.cost.memlimit)) < 0)
 		goto done;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-		    cw_secret_bytes(seed), NULL, data + OFF_SEALED, CW_SEED_BYTES,
-		    data + OFF_SEALED + CW_SEED_BYTES, data, OFF_SEALED, data + OFF_NONCE, key) != 0) {
+	        cw_secret_bytes(seed), NULL, data + OFF_SEALED, CW_SEED_BYTES,
+	        data + OFF_SEALED + CW_SEED_BYTES, data, OFF_SEALED, data + OFF_NONCE, key) != 0) {
 		error = cw_error(CW_ELOCKED, "wrong passphrase for %s", label);
 		goto done;
 	}

@@ -36,11 +36,7 @@
 
 #define CW_KEYSTORE_SIZE 176
 
-typedef enum {
-	CW_KEYSTORE_DEVICE = 1,
-	CW_KEYSTORE_ORG = 2,
-	CW_KEYSTORE_DOCTOR = 3
-} cw_keystore_kind;
+typedef enum { CW_KEYSTORE_DEVICE = 1, CW_KEYSTORE_ORG = 2, CW_KEYSTORE_DOCTOR = 3 } cw_keystore_kind;
 
 typedef struct {
 	uint64_t opslimit;
@@ -66,8 +62,8 @@ typedef struct {
 /* Seal keys' seed under the passphrase into out (appended, CW_KEYSTORE_SIZE
  * bytes) with a fresh random salt and nonce. cost NULL means cw_kdf_default.
  * CW_EINVALID on a cost or kind out of range. */
-int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys,
-                     const char *pass, size_t passlen, const cw_kdf_cost *cost);
+int cw_keystore_seal(cw_buf *out, cw_keystore_kind kind, const cw_keys *keys, const char *pass,
+                     size_t passlen, const cw_kdf_cost *cost);
 
 /* Check structure, checksum and limits only (no passphrase, no KDF).
  * CW_EVERIFY "keystore is damaged (...)" otherwise. */
@@ -77,8 +73,7 @@ int cw_keystore_parse(cw_keystore_info *out, const uint8_t *data, size_t len);
  * `label` names the keystore in messages (a path; NULL: "keystore").
  * CW_EVERIFY damaged ("<label>: keystore is damaged (...)"), CW_ELOCKED
  * wrong passphrase ("wrong passphrase for <label>"). info_out may be NULL. */
-int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *data,
-                     size_t len, const char *pass, size_t passlen, const char *label)
-	__attribute__((warn_unused_result));
+int cw_keystore_open(cw_keys **out, cw_keystore_info *info_out, const uint8_t *data, size_t len,
+                     const char *pass, size_t passlen, const char *label) __attribute__((warn_unused_result));
 
 #endif

@@ -35,8 +35,7 @@ int cw_secret_new(cw_secret **out, size_t len)
 	int error = CW_OK;
 
 	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->data = sodium_malloc(len ? len : 1)) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->data = sodium_malloc(len ? len : 1)) == NULL) {
 		error = cw_error_nomem();
 		goto done;
 	}

@@ -66,12 +66,12 @@
 #define PAGE_DATA (PAGE - RES)                             /* 4056 */
 
 #define WAL_HDR 32
-#define FRAME_HDR 24                    /* SQLite's frame header */
-#define WAL_FRAME (FRAME_HDR + PAGE)    /* logical frame: header, page */
-#define FRAME_PAGE (FRAME_HDR + RES)    /* the page's offset in a stored frame */
-#define FRAME_PHYS (FRAME_PAGE + PAGE)  /* stored frame: header unit, page */
-#define WAL_CACHE 1024 /* frames remembered per WAL (~8 KiB each, allocated on use) */
-#define BLOCK PAGE_DATA /* journal and other files: one physical block per unit */
+#define FRAME_HDR 24                   /* SQLite's frame header */
+#define WAL_FRAME (FRAME_HDR + PAGE)   /* logical frame: header, page */
+#define FRAME_PAGE (FRAME_HDR + RES)   /* the page's offset in a stored frame */
+#define FRAME_PHYS (FRAME_PAGE + PAGE) /* stored frame: header unit, page */
+#define WAL_CACHE 1024                 /* frames remembered per WAL (~8 KiB each, allocated on use) */
+#define BLOCK PAGE_DATA                /* journal and other files: one physical block per unit */
 
 #define NONCE_POOL 32 /* nonces drawn per randombytes_buf call */
 
@@ -86,7 +86,7 @@ struct cw_vfs {
 	cw_secret *key;
 	pthread_mutex_t lock; /* guards mains and the peer links */
 	int has_lock;
-	encfile *mains;       /* open main databases, for pairing with their WAL */
+	encfile *mains; /* open main databases, for pairing with their WAL */
 	int registered;
 	int has_failure;
 	char name[32];
@@ -106,25 +106,25 @@ struct encfile {
 	sqlite3_file base;
 	sqlite3_file *sub; /* the root VFS's file, right after this struct */
 	cw_vfs *v;
-	const char *label; /* base name of the path, or a placeholder */
+	const char *label;  /* base name of the path, or a placeholder */
 	const char *dbname; /* main database: SQLite's name pointer (pairing key) */
 	encfile *next_main; /* main database: next in v->mains */
 	encfile *peer;      /* a main database's WAL and back, or NULL */
 	int kind;
 	/* WAL: frames recently written or verified, slot (k-1) % WAL_CACHE */
 	walentry **wcache;
-	walentry *last;     /* the frame last handed to SQLite, for the checkpoint */
+	walentry *last; /* the frame last handed to SQLite, for the checkpoint */
 	/* unit layer (not the main database) */
-	int u0, ulen;   /* logical length of unit 0 and of later units */
+	int u0, ulen;       /* logical length of unit 0 and of later units */
 	sqlite3_int64 cidx; /* cached unit, -1 for none */
-	int cfill;      /* when !cvalid: bytes [0,cfill) written, rest unknown */
-	int cvalid;     /* the cache holds the whole unit */
+	int cfill;          /* when !cvalid: bytes [0,cfill) written, rest unknown */
+	int cvalid;         /* the cache holds the whole unit */
 	int cdirty;
 	uint8_t *cache; /* plaintext of the cached unit */
 	uint8_t *aux;   /* plaintext of a unit read for SQLite */
 	/* both layouts */
-	uint8_t *phys;  /* one physical page or unit */
-	size_t cap;     /* bytes allocated for each buffer */
+	uint8_t *phys; /* one physical page or unit */
+	size_t cap;    /* bytes allocated for each buffer */
 	unsigned pool_gen;
 	int pool_left;
 	uint8_t pool[NONCE * NONCE_POOL];
@@ -231,8 +231,8 @@ static int page_open(encfile *f, uint8_t *page, sqlite3_int64 pgno)
 
 	page_ad(ad, pgno);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-	        page, NULL, page, PAGE_DATA, page + PAGE_DATA + NONCE, ad, sizeof(ad),
-	        page + PAGE_DATA, cw_secret_data(f->v->key)) != 0) {
+	        page, NULL, page, PAGE_DATA, page + PAGE_DATA + NONCE, ad, sizeof(ad), page + PAGE_DATA,
+	        cw_secret_data(f->v->key)) != 0) {
 		memset(page, 0, PAGE);
 		return -1;
 	}
@@ -255,7 +255,7 @@ static int main_read(encfile *f, uint8_t *out, int amt, sqlite3_int64 off)
 			memset(out, 0, (size_t)amt);
 			if (size <= start)
 				return SQLITE_IOERR_SHORT_READ; /* at or past the end: SQLite expects zeros */
-			record_failure(f, "page", pgno);    /* a page cut short */
+			record_failure(f, "page", pgno);        /* a page cut short */
 			return SQLITE_IOERR_DATA;
 		}
 		if (rc != SQLITE_OK)
@@ -315,8 +315,8 @@ static int main_write(encfile *f, const uint8_t *in, int amt, sqlite3_int64 off)
 			page_ad(ad, pgno);
 			nonce_draw(f, f->phys + PAGE_DATA);
 			crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-			    f->phys, f->phys + PAGE_DATA + NONCE, NULL, in, PAGE_DATA, ad, sizeof(ad),
-			    NULL, f->phys + PAGE_DATA, cw_secret_data(f->v->key));
+			    f->phys, f->phys + PAGE_DATA + NONCE, NULL, in, PAGE_DATA, ad, sizeof(ad), NULL,
+			    f->phys + PAGE_DATA, cw_secret_data(f->v->key));
 			out = f->phys;
 		}
 		if ((rc = f->sub->pMethods->xWrite(f->sub, out, PAGE, off)) != SQLITE_OK)
@@ -432,9 +432,9 @@ static int frame_get(encfile *f, sqlite3_int64 k, uint8_t *buf, const uint8_t **
 		return SQLITE_OK;
 	}
 	frame_ad(ad, k, f->phys + FRAME_PAGE + PAGE_DATA);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-	        buf, NULL, f->phys, FRAME_HDR, f->phys + FRAME_HDR + NONCE, ad, sizeof(ad),
-	        f->phys + FRAME_HDR, key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, f->phys, FRAME_HDR,
+	                                                        f->phys + FRAME_HDR + NONCE, ad, sizeof(ad),
+	                                                        f->phys + FRAME_HDR, key) != 0) {
 		memset(buf, 0, WAL_FRAME);
 		*status = UNIT_AUTH;
 		return SQLITE_OK;
@@ -442,8 +442,8 @@ static int frame_get(encfile *f, sqlite3_int64 k, uint8_t *buf, const uint8_t **
 	page_ad(pad, load32_be(buf));
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
 	        buf + FRAME_HDR, NULL, f->phys + FRAME_PAGE, PAGE_DATA,
-	        f->phys + FRAME_PAGE + PAGE_DATA + NONCE, pad, sizeof(pad),
-	        f->phys + FRAME_PAGE + PAGE_DATA, key) != 0) {
+	        f->phys + FRAME_PAGE + PAGE_DATA + NONCE, pad, sizeof(pad), f->phys + FRAME_PAGE + PAGE_DATA,
+	        key) != 0) {
 		memset(buf, 0, WAL_FRAME);
 		*status = UNIT_AUTH;
 		return SQLITE_OK;
@@ -497,9 +497,8 @@ static int frame_store(encfile *f, sqlite3_int64 k, const uint8_t *plain)
 	}
 	frame_ad(ad, k, buf + FRAME_PAGE + PAGE_DATA);
 	nonce_draw(f, buf + FRAME_HDR);
-	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(buf, buf + FRAME_HDR + NONCE, NULL, plain,
-	                                                    FRAME_HDR, ad, sizeof(ad), NULL,
-	                                                    buf + FRAME_HDR, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+	    buf, buf + FRAME_HDR + NONCE, NULL, plain, FRAME_HDR, ad, sizeof(ad), NULL, buf + FRAME_HDR, key);
 	if (e) {
 		memcpy(e->plain, plain, WAL_FRAME);
 		e->k = k;
@@ -555,10 +554,9 @@ static int unit_store(encfile *f, sqlite3_int64 k, const uint8_t *plain)
 		return frame_store(f, k, plain);
 	unit_ad(f, ad, k);
 	nonce_draw(f, f->phys + len);
-	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(f->phys, f->phys + len + NONCE, NULL,
-	                                                    plain, (unsigned long long)len, ad,
-	                                                    sizeof(ad), NULL, f->phys + len,
-	                                                    cw_secret_data(f->v->key));
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(f->phys, f->phys + len + NONCE, NULL, plain,
+	                                                    (unsigned long long)len, ad, sizeof(ad), NULL,
+	                                                    f->phys + len, cw_secret_data(f->v->key));
 	return f->sub->pMethods->xWrite(f->sub, f->phys, len + RES, phys_off(f, k));
 }
 
@@ -589,8 +587,8 @@ static int cache_flush(encfile *f)
 		if (!f->cvalid)
 			rc = cache_complete(f);
 		if (rc == SQLITE_OK && f->kind == KIND_WAL && f->cidx == 0 &&
-		    ((uint32_t)f->cache[8] << 24 | (uint32_t)f->cache[9] << 16 |
-		     (uint32_t)f->cache[10] << 8 | f->cache[11]) != PAGE)
+		    ((uint32_t)f->cache[8] << 24 | (uint32_t)f->cache[9] << 16 | (uint32_t)f->cache[10] << 8 |
+		     f->cache[11]) != PAGE)
 			rc = SQLITE_IOERR_WRITE;
 		if (rc == SQLITE_OK)
 			rc = unit_store(f, f->cidx, f->cache);
@@ -687,7 +685,8 @@ static int unit_read(encfile *f, uint8_t *out, int amt, sqlite3_int64 off)
 				return SQLITE_IOERR_SHORT_READ;
 			}
 			if (status == UNIT_PARTIAL ||
-			    (status == UNIT_AUTH && (f->kind != KIND_WAL || k == 0 || !wal_torn_tail(f, k)))) {
+			    (status == UNIT_AUTH &&
+			     (f->kind != KIND_WAL || k == 0 || !wal_torn_tail(f, k)))) {
 				record_unit_failure(f, k);
 				rc = SQLITE_IOERR_DATA;
 				goto fail;
@@ -715,8 +714,7 @@ static int unit_size(encfile *f, sqlite3_int64 *out)
 	int rc;
 
 	*out = 0;
-	if ((rc = cache_flush(f)) != SQLITE_OK ||
-	    (rc = f->sub->pMethods->xFileSize(f->sub, &p)) != SQLITE_OK)
+	if ((rc = cache_flush(f)) != SQLITE_OK || (rc = f->sub->pMethods->xFileSize(f->sub, &p)) != SQLITE_OK)
 		return rc;
 	if (p < first) {
 		rem = p;
@@ -739,8 +737,7 @@ static int unit_truncate(encfile *f, sqlite3_int64 size)
 	sqlite3_int64 n, p;
 	int rc, status;
 
-	if ((rc = cache_flush(f)) != SQLITE_OK ||
-	    (rc = f->sub->pMethods->xFileSize(f->sub, &p)) != SQLITE_OK)
+	if ((rc = cache_flush(f)) != SQLITE_OK || (rc = f->sub->pMethods->xFileSize(f->sub, &p)) != SQLITE_OK)
 		return rc;
 	n = size <= 0 ? 0 : unit_of(f, size - 1) + 1;
 	if (phys_off(f, n) >= p)
@@ -941,8 +938,7 @@ static int io_device_characteristics(sqlite3_file *pf)
 	return caps & ~(SQLITE_IOCAP_ATOMIC | SQLITE_IOCAP_ATOMIC512 | SQLITE_IOCAP_ATOMIC1K |
 	                SQLITE_IOCAP_ATOMIC2K | SQLITE_IOCAP_ATOMIC4K | SQLITE_IOCAP_ATOMIC8K |
 	                SQLITE_IOCAP_ATOMIC16K | SQLITE_IOCAP_ATOMIC32K | SQLITE_IOCAP_ATOMIC64K |
-	                SQLITE_IOCAP_SAFE_APPEND | SQLITE_IOCAP_SEQUENTIAL |
-	                SQLITE_IOCAP_BATCH_ATOMIC);
+	                SQLITE_IOCAP_SAFE_APPEND | SQLITE_IOCAP_SEQUENTIAL | SQLITE_IOCAP_BATCH_ATOMIC);
 }
 
 static int io_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **pp)
@@ -991,19 +987,47 @@ static int io_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
 }
 
 static const sqlite3_io_methods methods_v3 = {
-	3,           io_close,           io_read,          io_write,
-	io_truncate, io_sync,            io_file_size,     io_lock,
-	io_unlock,   io_check_reserved,  io_file_control,  io_sector_size,
-	io_device_characteristics,       io_shm_map,       io_shm_lock,
-	io_shm_barrier,                  io_shm_unmap,     io_fetch,
+	3,
+	io_close,
+	io_read,
+	io_write,
+	io_truncate,
+	io_sync,
+	io_file_size,
+	io_lock,
+	io_unlock,
+	io_check_reserved,
+	io_file_control,
+	io_sector_size,
+	io_device_characteristics,
+	io_shm_map,
+	io_shm_lock,
+	io_shm_barrier,
+	io_shm_unmap,
+	io_fetch,
 	io_unfetch,
 };
 
 static const sqlite3_io_methods methods_v1 = {
-	1,           io_close,          io_read,         io_write,
-	io_truncate, io_sync,           io_file_size,    io_lock,
-	io_unlock,   io_check_reserved, io_file_control, io_sector_size,
-	io_device_characteristics, NULL, NULL, NULL, NULL, NULL, NULL,
+	1,
+	io_close,
+	io_read,
+	io_write,
+	io_truncate,
+	io_sync,
+	io_file_size,
+	io_lock,
+	io_unlock,
+	io_check_reserved,
+	io_file_control,
+	io_sector_size,
+	io_device_characteristics,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 /* ---- sqlite3_vfs ---- */

@@ -9,18 +9,17 @@
 #include <string.h>
 
 static const char sql_agenda[] =
-	"SELECT t.case_id, t.entity, e.kind, t.name, t.utc, v.value,"
-	" coalesce((SELECT value FROM fields p WHERE p.case_id=t.case_id AND p.entity=t.case_id"
-	"  AND p.name='name'), '')"
-	" FROM times t JOIN entities e ON e.case_id=t.case_id AND e.entity=t.entity"
-	" JOIN fields v ON v.case_id=t.case_id AND v.entity=t.entity AND v.name=t.name"
-	" WHERE t.utc>=?1 AND t.utc<?2 AND e.removed=0 AND ("
-	"  (e.kind=3 AND t.name='start') OR (e.kind=4 AND t.name IN ('depart','arrive'))"
-	"  OR (e.kind=5 AND t.name IN ('check_in','check_out')) OR (e.kind=6 AND t.name='pickup')"
-	"  OR (e.kind=12 AND t.name='due'))"
-	" ORDER BY t.utc, t.case_id, t.entity, t.name";
-static const char sql_item_fields[] =
-	"SELECT name, value FROM fields WHERE case_id=?1 AND entity=?2";
+    "SELECT t.case_id, t.entity, e.kind, t.name, t.utc, v.value,"
+    " coalesce((SELECT value FROM fields p WHERE p.case_id=t.case_id AND p.entity=t.case_id"
+    "  AND p.name='name'), '')"
+    " FROM times t JOIN entities e ON e.case_id=t.case_id AND e.entity=t.entity"
+    " JOIN fields v ON v.case_id=t.case_id AND v.entity=t.entity AND v.name=t.name"
+    " WHERE t.utc>=?1 AND t.utc<?2 AND e.removed=0 AND ("
+    "  (e.kind=3 AND t.name='start') OR (e.kind=4 AND t.name IN ('depart','arrive'))"
+    "  OR (e.kind=5 AND t.name IN ('check_in','check_out')) OR (e.kind=6 AND t.name='pickup')"
+    "  OR (e.kind=12 AND t.name='due'))"
+    " ORDER BY t.utc, t.case_id, t.entity, t.name";
+static const char sql_item_fields[] = "SELECT name, value FROM fields WHERE case_id=?1 AND entity=?2";
 
 typedef struct {
 	char f[12][2][210];
@@ -62,8 +61,7 @@ static int load_fields(item_fields *out, cw_store *st, const void *case_id, cons
 }
 
 /* Join non-empty parts with separators into out. */
-static void describe(char *out, size_t cap, const char *a, const char *b, const char *c,
-                     const char *d)
+static void describe(char *out, size_t cap, const char *a, const char *b, const char *c, const char *d)
 {
 	const char *parts[4] = { a, b, c, d };
 	size_t i, len = 0;
@@ -81,8 +79,8 @@ static void describe(char *out, size_t cap, const char *a, const char *b, const 
 	}
 }
 
-int cw_agenda_list(cw_store *st, int64_t from, int64_t to,
-                   int (*fn)(const cw_agenda_item *item, void *ctx), void *ctx)
+int cw_agenda_list(cw_store *st, int64_t from, int64_t to, int (*fn)(const cw_agenda_item *item, void *ctx),
+                   void *ctx)
 {
 	sqlite3_stmt *stmt;
 	item_fields *f = NULL;
@@ -116,8 +114,8 @@ int cw_agenda_list(cw_store *st, int64_t from, int64_t to,
 		else
 			snprintf(it.local, sizeof(it.local), "%.10s (all day)", value);
 		cw_error_clear();
-		if ((error = load_fields(f, st, sqlite3_column_blob(stmt, 0),
-		                         sqlite3_column_blob(stmt, 1))) < 0)
+		if ((error = load_fields(f, st, sqlite3_column_blob(stmt, 0), sqlite3_column_blob(stmt, 1))) <
+		    0)
 			break;
 		switch (it.kind) {
 		case CW_KIND_APPOINTMENT:

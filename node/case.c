@@ -48,8 +48,8 @@ static int change_build(change *c, const cw_kind_def *k, const cw_kv *kv, size_t
 			return cw_error_nomem();
 		}
 		c->n = i + 1;
-		if ((error = cw_model_normalise(c->values[i], VALUE_MAX + 1, k, kv[i].name,
-		                                kv[i].value)) < 0) {
+		if ((error = cw_model_normalise(c->values[i], VALUE_MAX + 1, k, kv[i].name, kv[i].value)) <
+		    0) {
 			change_dispose(c);
 			return error;
 		}
@@ -107,9 +107,9 @@ static int do_write(void *p)
 			return error;
 		sqlite3_bind_blob(stmt, 1, w->case_id, CW_ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(stmt, 2, w->key, CW_KEY_BYTES, SQLITE_STATIC);
-		error = sqlite3_step(stmt) == SQLITE_DONE ? CW_OK
-		                                          : cw_store__error(w->st, SQLITE_ERROR,
-		                                                            "saving the case key");
+		error = sqlite3_step(stmt) == SQLITE_DONE
+		            ? CW_OK
+		            : cw_store__error(w->st, SQLITE_ERROR, "saving the case key");
 		sqlite3_reset(stmt);
 		sqlite3_clear_bindings(stmt);
 		if (error < 0)
@@ -119,8 +119,7 @@ static int do_write(void *p)
 	                      w->c ? w->c->fields : NULL, w->c ? w->c->n : 0);
 }
 
-int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv,
-                   size_t n)
+int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv, size_t n)
 {
 	const cw_kind_def *k = cw_model_kind(CW_KIND_CASE);
 	cw_kv all[CW_OP_MAX_FIELDS];
@@ -159,9 +158,8 @@ static int prefix_ok(const char *prefix)
 }
 
 /* Find the one id among rows of sql (?1 = lower bound blob) starting with prefix. */
-static int find_by_prefix(uint8_t out[CW_ID_BYTES], uint8_t *kind_out, cw_store *st,
-                          const char *sql, const uint8_t *case_id, int kind, const char *prefix,
-                          const char *what)
+static int find_by_prefix(uint8_t out[CW_ID_BYTES], uint8_t *kind_out, cw_store *st, const char *sql,
+                          const uint8_t *case_id, int kind, const char *prefix, const char *what)
 {
 	sqlite3_stmt *stmt = NULL;
 	char lower[2 * CW_ID_BYTES + 1];
@@ -169,8 +167,7 @@ static int find_by_prefix(uint8_t out[CW_ID_BYTES], uint8_t *kind_out, cw_store 
 	int rc, found = 0, error = CW_OK;
 
 	if (!prefix_ok(prefix))
-		return cw_error(CW_EINVALID, "'%.40s' is not a %s id (4 to 32 hex characters)", prefix,
-		                what);
+		return cw_error(CW_EINVALID, "'%.40s' is not a %s id (4 to 32 hex characters)", prefix, what);
 	snprintf(lower, sizeof(lower), "%s", prefix);
 	while (strlen(lower) < 2 * CW_ID_BYTES)
 		strcat(lower, "0");
@@ -229,8 +226,8 @@ int cw_case_find_item(uint8_t entity_out[CW_ID_BYTES], uint8_t *kind_out, cw_sto
 	                      case_id, kind, prefix, "item");
 }
 
-int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
-                const cw_kv *kv, size_t n)
+int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES], const cw_kv *kv,
+                size_t n)
 {
 	change c;
 	write_ctx w;
@@ -273,8 +270,8 @@ static int entity_kind(uint8_t *kind, int *removed, cw_store *st, const uint8_t 
 	int rc, error = CW_OK;
 
 	rc = sqlite3_prepare_v2(cw_store__db(st),
-	                        "SELECT kind, removed FROM entities WHERE case_id=?1 AND entity=?2",
-	                        -1, &stmt, NULL);
+	                        "SELECT kind, removed FROM entities WHERE case_id=?1 AND entity=?2", -1,
+	                        &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(stmt, 2, entity, CW_ID_BYTES, SQLITE_STATIC);
@@ -338,9 +335,8 @@ int cw_case_resolve(cw_store *st, const cw_keys *me, const char *conflict_id, co
 	write_ctx w;
 	int rc, error = CW_OK, removed;
 
-	rc = sqlite3_prepare_v2(cw_store__db(st),
-	                        "SELECT case_id, entity, name FROM conflicts WHERE id=?1", -1, &stmt,
-	                        NULL);
+	rc = sqlite3_prepare_v2(cw_store__db(st), "SELECT case_id, entity, name FROM conflicts WHERE id=?1",
+	                        -1, &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(stmt, 1, conflict_id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
@@ -687,18 +683,18 @@ int cw_case_list(cw_store *st, const char *stage, const char *search,
 	int rc, error = CW_OK;
 
 	rc = sqlite3_prepare_v2(
-		cw_store__db(st),
-		"SELECT e.entity, n.value, s.value, e.created_hlc,"
-		" (SELECT max(f.hlc) FROM fields f WHERE f.case_id=e.case_id),"
-		" (SELECT count(*) FROM conflicts c WHERE c.case_id=e.case_id)"
-		" FROM entities e"
-		" LEFT JOIN fields n ON n.case_id=e.case_id AND n.entity=e.entity AND n.name='name'"
-		" LEFT JOIN fields s ON s.case_id=e.case_id AND s.entity=e.entity AND s.name='stage'"
-		" WHERE e.kind=1 AND (?1 IS NULL OR s.value=?1)"
-		" AND (?2 IS NULL OR e.case_id IN (SELECT c.case_id FROM cases c JOIN search"
-		"  ON search.rowid=c.n WHERE search MATCH ?2))"
-		" ORDER BY e.created_hlc DESC, e.entity",
-		-1, &stmt, NULL);
+	    cw_store__db(st),
+	    "SELECT e.entity, n.value, s.value, e.created_hlc,"
+	    " (SELECT max(f.hlc) FROM fields f WHERE f.case_id=e.case_id),"
+	    " (SELECT count(*) FROM conflicts c WHERE c.case_id=e.case_id)"
+	    " FROM entities e"
+	    " LEFT JOIN fields n ON n.case_id=e.case_id AND n.entity=e.entity AND n.name='name'"
+	    " LEFT JOIN fields s ON s.case_id=e.case_id AND s.entity=e.entity AND s.name='stage'"
+	    " WHERE e.kind=1 AND (?1 IS NULL OR s.value=?1)"
+	    " AND (?2 IS NULL OR e.case_id IN (SELECT c.case_id FROM cases c JOIN search"
+	    "  ON search.rowid=c.n WHERE search MATCH ?2))"
+	    " ORDER BY e.created_hlc DESC, e.entity",
+	    -1, &stmt, NULL);
 	if (rc != SQLITE_OK) {
 		error = cw_store__error(st, rc, "listing cases");
 		goto done;

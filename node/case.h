@@ -20,15 +20,14 @@ typedef struct {
 
 /* Create a case (fields of kind "case"; name required; stage defaults to
  * inquiry) with a fresh random case key. */
-int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv,
-                   size_t n);
+int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv, size_t n);
 
 /* A case id from its hex id or any unique prefix (4+ characters). */
 int cw_case_find(uint8_t id_out[CW_ID_BYTES], cw_store *st, const char *prefix);
 
 /* Set fields of the case itself. */
-int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
-                const cw_kv *kv, size_t n);
+int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES], const cw_kv *kv,
+                size_t n);
 
 /* Add an item of a collection kind; its required fields must be given. */
 int cw_case_add(uint8_t entity_out[CW_ID_BYTES], cw_store *st, const cw_keys *me,

@@ -45,11 +45,11 @@ static void clip(char *dst, size_t cap, const char *src)
 	utf8_trim(dst);
 }
 
-static void add(sink *k, const char *rule, const cw_view_entity *const *items, size_t nitems,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add(sink *k, const char *rule, const cw_view_entity *const *items, size_t nitems, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
-static void add(sink *k, const char *rule, const cw_view_entity *const *items, size_t nitems,
-                const char *fmt, ...)
+static void add(sink *k, const char *rule, const cw_view_entity *const *items, size_t nitems, const char *fmt,
+                ...)
 {
 	cw_warning *w;
 	va_list ap;
@@ -127,8 +127,7 @@ static int live(const cw_view_entity *e, cw_kind kind)
 {
 	if (e->kind != kind || e->removed)
 		return 0;
-	if ((kind == CW_KIND_APPOINTMENT || kind == CW_KIND_PROCEDURE) &&
-	    is(e, "status", "cancelled"))
+	if ((kind == CW_KIND_APPOINTMENT || kind == CW_KIND_PROCEDURE) && is(e, "status", "cancelled"))
 		return 0;
 	return 1;
 }
@@ -549,8 +548,8 @@ static void rule_flight_home(sink *k, const cw_case_view *v, const journey *j)
 
 		appt_label(what, fu);
 		moment_text(when, &fum);
-		add(k, "flight-before-follow-up", items, 2,
-		    "%s home leaves %s, before %s on %s.", fl, leave, what, when);
+		add(k, "flight-before-follow-up", items, 2, "%s home leaves %s, before %s on %s.", fl, leave,
+		    what, when);
 	}
 }
 
@@ -595,8 +594,7 @@ static void rule_stays(sink *k, const cw_case_view *v, const journey *j)
 		add(k, "checkout-before-flight", items, 2,
 		    "Check-out from %s is on %s, but %s home leaves on %s (%lld night%s without a "
 		    "stay).",
-		    hotel, d1, j->home_label, d2, (long long)(dep - last_out),
-		    plural(dep - last_out));
+		    hotel, d1, j->home_label, d2, (long long)(dep - last_out), plural(dep - last_out));
 	}
 	if (j->arrival == NULL)
 		return;
@@ -634,13 +632,11 @@ static void rule_stays(sink *k, const cw_case_view *v, const journey *j)
 		}
 		snprintf(fl, sizeof(fl), "%s", j->home_label);
 		add(k, "stay-gap", items, 2,
-		    "No stay is booked for %s, between arrival on %s and %s home on %s.", nights, d2,
-		    fl, d3);
+		    "No stay is booked for %s, between arrival on %s and %s home on %s.", nights, d2, fl, d3);
 	}
 }
 
-static void rule_documents(sink *k, const cw_case_view *v, const journey *j,
-                           const cw_check_settings *s)
+static void rule_documents(sink *k, const cw_case_view *v, const journey *j, const cw_check_settings *s)
 {
 	const cw_view_entity *visa = NULL, *appt = NULL;
 	int64_t to, last_to = 0, ref, exp;
@@ -755,8 +751,8 @@ static void rule_consent(sink *k, const cw_case_view *v)
 		snprintf(c, sizeof(c), "consent is \"%s\", not signed", consent);
 	else
 		snprintf(c, sizeof(c), "no consent is recorded");
-	add(k, "surgery-without-consent", items, n, "Surgery is planned (%s%s) but %s.",
-	    what, count > 1 ? " and more" : "", c);
+	add(k, "surgery-without-consent", items, n, "Surgery is planned (%s%s) but %s.", what,
+	    count > 1 ? " and more" : "", c);
 }
 
 static void rule_interpreter(sink *k, const cw_case_view *v)
@@ -770,9 +766,8 @@ static void rule_interpreter(sink *k, const cw_case_view *v)
 	for (i = 0; i < v->nentities; i++) {
 		const cw_view_entity *e = &v->entities[i];
 
-		if (live(e, CW_KIND_APPOINTMENT) &&
-		    (mentions(get(e, "provider"), "interpreter") ||
-		     mentions(get(e, "location"), "interpreter")))
+		if (live(e, CW_KIND_APPOINTMENT) && (mentions(get(e, "provider"), "interpreter") ||
+		                                     mentions(get(e, "location"), "interpreter")))
 			return;
 		if (e->kind == CW_KIND_TASK && !e->removed && mentions(get(e, "text"), "interpreter"))
 			return;
@@ -869,19 +864,17 @@ static void rule_costs(sink *k, const cw_case_view *v, const cw_check_settings *
 			continue;
 		clip(code, sizeof(code), cur);
 		money_text(cs, chg);
-		snprintf(tolerance, sizeof(tolerance), "%d%%%s", tol,
-		         from_case ? " set on the case" : "");
+		snprintf(tolerance, sizeof(tolerance), "%d%%%s", tol, from_case ? " set on the case" : "");
 		if (est == 0) {
 			add(k, "cost-over-estimate", items, nitems,
-			    "Charges in %s come to %s %s, with no estimate in %s to compare them with.",
-			    code, cs, code, code);
+			    "Charges in %s come to %s %s, with no estimate in %s to compare them with.", code,
+			    cs, code, code);
 		} else {
 			money_text(es, est);
 			add(k, "cost-over-estimate", items, nitems,
 			    "Charges in %s come to %s %s, %.1f%% over the estimate of %s %s (allowed: "
 			    "%s).",
-			    code, cs, code, (double)(chg - est) * 100.0 / (double)est, es, code,
-			    tolerance);
+			    code, cs, code, (double)(chg - est) * 100.0 / (double)est, es, code, tolerance);
 		}
 	}
 }
@@ -925,10 +918,10 @@ static void rule_tasks(sink *k, const cw_case_view *v, const cw_check_settings *
 static const char *channel_words(const char *ch)
 {
 	static const char *const map[][2] = { { "call", "a call" },
-		                                  { "email", "an e-mail" },
-		                                  { "message", "a message" },
-		                                  { "family", "an update to the family" },
-		                                  { "visit", "a visit" } };
+		                              { "email", "an e-mail" },
+		                              { "message", "a message" },
+		                              { "family", "an update to the family" },
+		                              { "visit", "a visit" } };
 	size_t i;
 
 	for (i = 0; ch && i < sizeof(map) / sizeof(map[0]); i++)
@@ -959,8 +952,8 @@ static void rule_contact(sink *k, const cw_case_view *v, const cw_check_settings
 			last = t;
 		}
 	}
-	snprintf(who, sizeof(who), "%s", strcmp(stage, "booked") == 0 ? "The case is booked"
-	                                                                : "The patient is travelling");
+	snprintf(who, sizeof(who), "%s",
+	         strcmp(stage, "booked") == 0 ? "The case is booked" : "The patient is travelling");
 	if (lastn == NULL) {
 		const cw_view_entity *items[1] = { v->self };
 
@@ -994,8 +987,7 @@ void cw_check_defaults(cw_check_settings *s, int64_t now)
 	s->contact_days = 7;
 }
 
-int cw_check_case(cw_warning **out, size_t *n_out, const cw_case_view *v,
-                  const cw_check_settings *s)
+int cw_check_case(cw_warning **out, size_t *n_out, const cw_case_view *v, const cw_check_settings *s)
 {
 	sink k = { NULL, 0, 0, 0, 0 };
 	cw_check_settings set;
@@ -1043,8 +1035,8 @@ int cw_check_case(cw_warning **out, size_t *n_out, const cw_case_view *v,
 		memset(&k.w[k.n], 0, sizeof(k.w[0]));
 		snprintf(k.w[k.n].rule, sizeof(k.w[0].rule), "too-many-warnings");
 		snprintf(k.w[k.n].message, sizeof(k.w[0].message),
-		         "%zu more warning%s not shown; settle the ones above and check again.",
-		         dropped, dropped == 1 ? " was" : "s were");
+		         "%zu more warning%s not shown; settle the ones above and check again.", dropped,
+		         dropped == 1 ? " was" : "s were");
 		k.n++;
 	}
 	*out = k.w;

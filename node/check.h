@@ -110,10 +110,10 @@ typedef struct {
 void cw_check_defaults(cw_check_settings *s, int64_t now);
 
 typedef struct {
-	char rule[32];      /* "flight-in-recovery" */
-	char message[512];  /* one sentence, valid UTF-8, NUL-terminated */
-	size_t nitems;      /* 0..4 */
-	char items[4][33];  /* hex ids of the items concerned */
+	char rule[32];     /* "flight-in-recovery" */
+	char message[512]; /* one sentence, valid UTF-8, NUL-terminated */
+	size_t nitems;     /* 0..4 */
+	char items[4][33]; /* hex ids of the items concerned */
 } cw_warning;
 
 /* All warnings for case v under settings s, sorted by rule, then items,
@@ -123,7 +123,6 @@ typedef struct {
  * free(), or NULL when there are none. CW_EINVALID on a NULL argument,
  * CW_ERROR when out of memory; *out and *n_out are set only on success. v
  * is only read, and only for the duration of the call. */
-int cw_check_case(cw_warning **out, size_t *n_out, const cw_case_view *v,
-                  const cw_check_settings *s);
+int cw_check_case(cw_warning **out, size_t *n_out, const cw_case_view *v, const cw_check_settings *s);
 
 #endif

@@ -44,8 +44,7 @@ static char *docs_dir(const char *home_dir)
 
 /* DIR/docs/xx (shard_out, may be NULL) and DIR/docs/xx/<62 hex> (path_out)
  * of a checked address. */
-static int address_paths(char **path_out, char **shard_out, const char *home_dir,
-                         const char *hex)
+static int address_paths(char **path_out, char **shard_out, const char *home_dir, const char *hex)
 {
 	char *docs = NULL, *shard = NULL, *path = NULL;
 	char two[3] = { hex[0], hex[1], '\0' };
@@ -172,8 +171,7 @@ done:
 
 /* Decrypt the open document fd into out_fd (or nowhere when < 0) and check
  * that it has the address `hex`. */
-static int decrypt_checked(int fd, int out_fd, const cw_secret *key, const char *hex,
-                           uint64_t max_size)
+static int decrypt_checked(int fd, int out_fd, const cw_secret *key, const char *hex, uint64_t max_size)
 {
 	uint8_t want[CW_DOCSTREAM_ADDRESS_BYTES], got[CW_DOCSTREAM_ADDRESS_BYTES];
 	uint64_t size = 0;
@@ -190,9 +188,8 @@ static int decrypt_checked(int fd, int out_fd, const cw_secret *key, const char 
 	return CW_OK;
 }
 
-int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out,
-                const char *home_dir, const cw_secret *case_key, const char *src_path,
-                cw_docstream_progress progress, void *ctx)
+int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out, const char *home_dir,
+                const cw_secret *case_key, const char *src_path, cw_docstream_progress progress, void *ctx)
 {
 	uint8_t address[CW_DOCSTREAM_ADDRESS_BYTES];
 	char hex[CW_DOCS_ADDRESS_LEN + 1];
@@ -206,8 +203,7 @@ int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out,
 		error = cw_error_nomem();
 		goto done;
 	}
-	if ((error = make_dir(docs, &created)) < 0 ||
-	    (created && (error = cw_file_sync_dir(home_dir)) < 0) ||
+	if ((error = make_dir(docs, &created)) < 0 || (created && (error = cw_file_sync_dir(home_dir)) < 0) ||
 	    (error = open_temp(&tmp_fd, &tmp, docs, TMP_PREFIX)) < 0 ||
 	    (error = cw_docstream_encrypt(address, &size, in_fd, tmp_fd, case_key, progress, ctx)) < 0)
 		goto done;
@@ -223,8 +219,7 @@ int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out,
 	tmp_fd = -1;
 	cw_hex_encode(hex, address, sizeof(address));
 	if ((error = address_paths(&path, &shard, home_dir, hex)) < 0 ||
-	    (error = make_dir(shard, &created)) < 0 ||
-	    (created && (error = cw_file_sync_dir(docs)) < 0))
+	    (error = make_dir(shard, &created)) < 0 || (created && (error = cw_file_sync_dir(docs)) < 0))
 		goto done;
 	/* link() never replaces: if the address is taken, the same document is
 	 * already stored (dedup) - unless that copy is damaged, then replace it. */
@@ -342,8 +337,7 @@ int cw_docs_check(const char *home_dir, const cw_secret *case_key, const char *a
 {
 	int fd = -1, error;
 
-	if ((error = check_address(address_hex)) < 0 ||
-	    (error = open_doc(&fd, home_dir, address_hex)) < 0)
+	if ((error = check_address(address_hex)) < 0 || (error = open_doc(&fd, home_dir, address_hex)) < 0)
 		goto done;
 	error = decrypt_checked(fd, -1, case_key, address_hex, UINT64_MAX);
 done:

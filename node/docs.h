@@ -31,9 +31,8 @@
  * check it is replaced by the new one. CW_ENOTFOUND: no file at src_path;
  * CW_EINVALID: src_path is not a regular file (a folder, a device, ...);
  * CW_ERROR: I/O. */
-int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out,
-                const char *home_dir, const cw_secret *case_key, const char *src_path,
-                cw_docstream_progress progress, void *ctx);
+int cw_docs_add(char address_out[CW_DOCS_ADDRESS_LEN + 1], uint64_t *size_out, const char *home_dir,
+                const cw_secret *case_key, const char *src_path, cw_docstream_progress progress, void *ctx);
 
 /* Decrypt the document at address_hex to dst_path (created 0600, replacing
  * any file there). The document is written to a temporary file beside
@@ -59,7 +58,7 @@ int cw_docs_path(char **out, const char *home_dir, const char *address_hex);
  * anywhere and check that it has that address under case_key. Codes as for
  * cw_docs_get. */
 int cw_docs_check(const char *home_dir, const cw_secret *case_key, const char *address_hex)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Remove the temporary files that interrupted adds left in DIR/docs/: those
  * named ".tmp-*" and not modified for CW_DOCS_STALE_SECONDS (a running add

@@ -95,8 +95,8 @@ static int make_dir(const char *dir)
 	return cw_error_os(dir);
 }
 
-int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role,
-                 const char *pass, size_t passlen, const cw_kdf_cost *cost)
+int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role, const char *pass,
+                 size_t passlen, const cw_kdf_cost *cost)
 {
 	cw_home *h = NULL;
 	cw_buf ks = CW_BUF_INIT;

@@ -29,8 +29,8 @@ int cw_home_locate(char **out, const char *flag);
 
 /* Create a node: keys, store, inbox. CW_EEXISTS when DIR already holds a
  * node. cost NULL = default. */
-int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role,
-                 const char *pass, size_t passlen, const cw_kdf_cost *cost);
+int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role, const char *pass,
+                 size_t passlen, const cw_kdf_cost *cost);
 
 /* Unlock the node at dir. CW_ENOTFOUND: no node there (message says to run
  * `caseway init`); CW_ELOCKED: wrong passphrase; CW_EVERIFY: damaged. */

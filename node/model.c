@@ -9,30 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cw_stages[] = { "inquiry", "consultation", "quoted", "booked", "travelling",
-	                              "in-treatment", "recovering", "returned", "follow-up",
-	                              "closed", "postponed", "cancelled", NULL };
+const char *const cw_stages[] = { "inquiry",      "consultation", "quoted",   "booked",    "travelling",
+	                          "in-treatment", "recovering",   "returned", "follow-up", "closed",
+	                          "postponed",    "cancelled",    NULL };
 static const char *const sexes[] = { "female", "male", "other", "unknown", NULL };
 static const char *const consents[] = { "none", "requested", "signed", "refused", NULL };
 static const char *const preauths[] = { "none", "requested", "approved", "denied", NULL };
 static const char *const claims[] = { "none", "submitted", "paid", "denied", NULL };
 static const char *const proc_status[] = { "planned", "done", "cancelled", NULL };
-static const char *const appt_kinds[] = { "consultation", "diagnostic", "surgery", "follow-up",
-	                                      "telehealth", NULL };
-static const char *const appt_status[] = { "planned", "confirmed", "done", "cancelled", "missed",
-	                                       NULL };
+static const char *const appt_kinds[] = { "consultation", "diagnostic", "surgery",
+	                                  "follow-up",    "telehealth", NULL };
+static const char *const appt_status[] = { "planned", "confirmed", "done", "cancelled", "missed", NULL };
 static const char *const directions[] = { "outbound", "return", "other", NULL };
-static const char *const visa_status[] = { "needed", "applied", "granted", "refused",
-	                                       "not-needed", NULL };
+static const char *const visa_status[] = { "needed", "applied", "granted", "refused", "not-needed", NULL };
 static const char *const cost_types[] = { "estimate", "charge", "payment", NULL };
-static const char *const doc_kinds[] = { "medical-record", "scan", "lab-result", "consent",
-	                                     "passport", "invoice", "other", NULL };
-static const char *const channels[] = { "note", "call", "email", "message", "family", "visit",
-	                                    NULL };
+static const char *const doc_kinds[] = { "medical-record", "scan",    "lab-result", "consent",
+	                                 "passport",       "invoice", "other",      NULL };
+static const char *const channels[] = { "note", "call", "email", "message", "family", "visit", NULL };
 
-#define F(n, t, req, lbl) { n, t, NULL, req, 0, 0, lbl }
-#define E(n, ch, req, lbl) { n, CW_FT_ENUM, ch, req, 0, 0, lbl }
-#define I(n, lo, hi, lbl) { n, CW_FT_INT, NULL, 0, lo, hi, lbl }
+#define F(n, t, req, lbl)                  \
+	{                                  \
+		n, t, NULL, req, 0, 0, lbl \
+	}
+#define E(n, ch, req, lbl)                        \
+	{                                         \
+		n, CW_FT_ENUM, ch, req, 0, 0, lbl \
+	}
+#define I(n, lo, hi, lbl)                          \
+	{                                          \
+		n, CW_FT_INT, NULL, 0, lo, hi, lbl \
+	}
 #define N(a) a, sizeof(a) / sizeof(a[0])
 
 static const cw_field_def case_fields[] = {
@@ -69,27 +75,19 @@ static const cw_field_def case_fields[] = {
 	F("testimonial", CW_FT_BOOL, 0, "Testimonial consent"),
 };
 static const cw_field_def procedure_fields[] = {
-	F("clinic", CW_FT_TEXT, 0, "Clinic"),
-	F("date", CW_FT_WHEN, 0, "Planned date"),
-	F("name", CW_FT_TEXT, 1, "Procedure"),
-	E("status", proc_status, 0, "Status"),
+	F("clinic", CW_FT_TEXT, 0, "Clinic"),   F("date", CW_FT_WHEN, 0, "Planned date"),
+	F("name", CW_FT_TEXT, 1, "Procedure"),  E("status", proc_status, 0, "Status"),
 	F("surgeon", CW_FT_TEXT, 0, "Surgeon"),
 };
 static const cw_field_def appointment_fields[] = {
-	F("end", CW_FT_INSTANT, 0, "Ends"),
-	E("kind", appt_kinds, 1, "Kind"),
-	F("location", CW_FT_TEXT, 0, "Location"),
-	F("provider", CW_FT_TEXT, 0, "Provider"),
-	F("start", CW_FT_INSTANT, 1, "Starts"),
-	E("status", appt_status, 0, "Status"),
+	F("end", CW_FT_INSTANT, 0, "Ends"),       E("kind", appt_kinds, 1, "Kind"),
+	F("location", CW_FT_TEXT, 0, "Location"), F("provider", CW_FT_TEXT, 0, "Provider"),
+	F("start", CW_FT_INSTANT, 1, "Starts"),   E("status", appt_status, 0, "Status"),
 };
 static const cw_field_def flight_fields[] = {
-	F("arrive", CW_FT_INSTANT, 1, "Arrives"),
-	F("carrier", CW_FT_TEXT, 0, "Carrier"),
-	F("depart", CW_FT_INSTANT, 1, "Departs"),
-	E("direction", directions, 0, "Direction"),
-	F("from", CW_FT_AIRPORT, 0, "From"),
-	F("number", CW_FT_TEXT, 0, "Flight"),
+	F("arrive", CW_FT_INSTANT, 1, "Arrives"), F("carrier", CW_FT_TEXT, 0, "Carrier"),
+	F("depart", CW_FT_INSTANT, 1, "Departs"), E("direction", directions, 0, "Direction"),
+	F("from", CW_FT_AIRPORT, 0, "From"),      F("number", CW_FT_TEXT, 0, "Flight"),
 	F("to", CW_FT_AIRPORT, 0, "To"),
 };
 static const cw_field_def stay_fields[] = {
@@ -100,24 +98,18 @@ static const cw_field_def stay_fields[] = {
 	F("hotel", CW_FT_TEXT, 1, "Hotel"),
 };
 static const cw_field_def transfer_fields[] = {
-	F("driver", CW_FT_TEXT, 0, "Driver"),
-	F("from", CW_FT_TEXT, 0, "From"),
-	F("phone", CW_FT_PHONE, 0, "Phone"),
-	F("pickup", CW_FT_INSTANT, 1, "Pick-up"),
+	F("driver", CW_FT_TEXT, 0, "Driver"), F("from", CW_FT_TEXT, 0, "From"),
+	F("phone", CW_FT_PHONE, 0, "Phone"),  F("pickup", CW_FT_INSTANT, 1, "Pick-up"),
 	F("to", CW_FT_TEXT, 0, "To"),
 };
 static const cw_field_def visa_fields[] = {
-	F("number", CW_FT_TEXT, 0, "Visa number"),
-	E("status", visa_status, 0, "Status"),
-	F("type", CW_FT_TEXT, 0, "Visa type"),
-	F("valid_from", CW_FT_DATE, 0, "Valid from"),
+	F("number", CW_FT_TEXT, 0, "Visa number"), E("status", visa_status, 0, "Status"),
+	F("type", CW_FT_TEXT, 0, "Visa type"),     F("valid_from", CW_FT_DATE, 0, "Valid from"),
 	F("valid_to", CW_FT_DATE, 1, "Valid to"),
 };
 static const cw_field_def insurance_fields[] = {
-	F("phone", CW_FT_PHONE, 0, "Assistance phone"),
-	F("policy", CW_FT_TEXT, 0, "Policy"),
-	F("provider", CW_FT_TEXT, 1, "Insurer"),
-	F("valid_from", CW_FT_DATE, 0, "Valid from"),
+	F("phone", CW_FT_PHONE, 0, "Assistance phone"), F("policy", CW_FT_TEXT, 0, "Policy"),
+	F("provider", CW_FT_TEXT, 1, "Insurer"),        F("valid_from", CW_FT_DATE, 0, "Valid from"),
 	F("valid_to", CW_FT_DATE, 0, "Valid to"),
 };
 static const cw_field_def cost_fields[] = {
@@ -161,10 +153,10 @@ static const cw_kind_def kinds[] = {
 
 /* ISO 4217 codes accepted (the currencies medical travel meets). */
 static const char currencies[] =
-	"AED ARS AUD AZN BDT BGN BHD BRL CAD CHF CLP CNY COP CZK DKK DZD EGP EUR GBP GEL "
-	"HKD HUF IDR ILS INR IQD IRR JOD JPY KES KRW KWD KZT LBP LKR MAD MXN MYR NGN NOK "
-	"NZD OMR PEN PHP PKR PLN QAR RON RSD RUB SAR SEK SGD THB TND TRY TWD UAH USD UZS "
-	"VND XOF ZAR";
+    "AED ARS AUD AZN BDT BGN BHD BRL CAD CHF CLP CNY COP CZK DKK DZD EGP EUR GBP GEL "
+    "HKD HUF IDR ILS INR IQD IRR JOD JPY KES KRW KWD KZT LBP LKR MAD MXN MYR NGN NOK "
+    "NZD OMR PEN PHP PKR PLN QAR RON RSD RUB SAR SEK SGD THB TND TRY TWD UAH USD UZS "
+    "VND XOF ZAR";
 
 const cw_kind_def *cw_model_kind(int code)
 {
@@ -248,8 +240,7 @@ static int copy_text(char *out, size_t cap, const char *v)
 	return 1;
 }
 
-int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *field,
-                       const char *v)
+int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *field, const char *v)
 {
 	const cw_field_def *f = cw_model_field(k, field);
 	size_t n = strlen(v), i;
@@ -330,15 +321,17 @@ int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *
 		return CW_OK;
 	case CW_FT_AIRPORT:
 		if (!upper_letters(out, cap, v, 3))
-			return cw_error(CW_EINVALID, "%s: '%.40s' is not a three-letter airport code (like IST)",
-			                field, v);
+			return cw_error(CW_EINVALID,
+			                "%s: '%.40s' is not a three-letter airport code (like IST)", field,
+			                v);
 		return CW_OK;
 	case CW_FT_CURRENCY: {
 		char code[4];
 
 		if (!upper_letters(code, sizeof(code), v, 3) || strstr(currencies, code) == NULL)
-			return cw_error(CW_EINVALID, "%s: '%.40s' is not a currency code caseway knows "
-			                             "(like EUR, USD, TRY)",
+			return cw_error(CW_EINVALID,
+			                "%s: '%.40s' is not a currency code caseway knows "
+			                "(like EUR, USD, TRY)",
 			                field, v);
 		return copy_text(out, cap, code) ? CW_OK : CW_EINVALID;
 	}
@@ -351,9 +344,8 @@ int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *
 	case CW_FT_EMAIL: {
 		const char *at = strchr(v, '@');
 
-		if (n > 200 || at == NULL || at == v || strchr(at + 1, '.') == NULL ||
-		    strchr(at + 1, '@') || strpbrk(v, " \t\r\n<>,;") || v[n - 1] == '.' ||
-		    !cw_utf8_valid((const uint8_t *)v, n, 0))
+		if (n > 200 || at == NULL || at == v || strchr(at + 1, '.') == NULL || strchr(at + 1, '@') ||
+		    strpbrk(v, " \t\r\n<>,;") || v[n - 1] == '.' || !cw_utf8_valid((const uint8_t *)v, n, 0))
 			return cw_error(CW_EINVALID, "%s: '%.60s' is not an e-mail address", field, v);
 		break;
 	}

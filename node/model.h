@@ -45,7 +45,7 @@ typedef enum {
 	CW_FT_MONEY,    /* non-negative amount, at most 2 decimals: "1250.00" */
 	CW_FT_EMAIL,
 	CW_FT_PHONE,
-	CW_FT_HASH      /* 64 lower-case hex characters */
+	CW_FT_HASH /* 64 lower-case hex characters */
 } cw_ftype;
 
 typedef struct {
@@ -74,8 +74,7 @@ const cw_field_def *cw_model_field(const cw_kind_def *k, const char *name);
 /* Check value for field of kind k and write its normal form to out (cap
  * bytes). CW_EINVALID, naming the field, on anything else: an unknown
  * field, a bad date, an unknown currency, an impossible value. */
-int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *field,
-                       const char *value);
+int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *field, const char *value);
 
 /* Every required field of k present among names[0..n)? CW_EINVALID naming
  * the first missing one. */

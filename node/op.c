@@ -14,8 +14,7 @@ static int field_cmp(const void *a, const void *b)
 
 static int seen_cmp(const void *a, const void *b)
 {
-	return memcmp(((const cw_op_seen *)a)->author, ((const cw_op_seen *)b)->author,
-	              CW_AUTHOR_BYTES);
+	return memcmp(((const cw_op_seen *)a)->author, ((const cw_op_seen *)b)->author, CW_AUTHOR_BYTES);
 }
 
 int cw_op_encode(cw_buf *out, cw_op *op, const cw_keys *signer)

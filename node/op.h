@@ -30,18 +30,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CW_ID_BYTES 16     /* case and entity ids */
-#define CW_AUTHOR_BYTES 8  /* device id, raw */
+#define CW_ID_BYTES 16    /* case and entity ids */
+#define CW_AUTHOR_BYTES 8 /* device id, raw */
 #define CW_OP_MAX_SEEN 64
 #define CW_OP_MAX_FIELDS 64
 #define CW_OP_MAX_BYTES (256 * 1024)
 #define CW_FIELD_NAME_MAX 32
 
-typedef enum {
-	CW_OP_PUT = 1,
-	CW_OP_REMOVE = 2,
-	CW_OP_RESOLVE = 3
-} cw_op_action;
+typedef enum { CW_OP_PUT = 1, CW_OP_REMOVE = 2, CW_OP_RESOLVE = 3 } cw_op_action;
 
 typedef struct {
 	uint8_t author[CW_AUTHOR_BYTES];
@@ -83,7 +79,7 @@ int cw_op_decode(cw_op *out, const uint8_t *data, size_t len) __attribute__((war
 
 /* Check a decoded op's signature against its author's key: CW_OK/CW_EVERIFY. */
 int cw_op_verify(const cw_op *op, const uint8_t *data, const uint8_t author_pk[CW_PK_BYTES])
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The seq this op had seen of `author` (0 when none); the op's own author
  * counts as seen up to seq - 1. */

@@ -15,52 +15,47 @@
 #define CLOCK_AHEAD_FLAG_MS (10 * 60 * 1000)
 
 static const char sql_head[] = "SELECT seq, hash FROM heads WHERE case_id=?1 AND author=?2";
-static const char sql_heads_of_case[] =
-	"SELECT author, seq FROM heads WHERE case_id=?1 ORDER BY author";
+static const char sql_heads_of_case[] = "SELECT author, seq FROM heads WHERE case_id=?1 ORDER BY author";
 static const char sql_head_set[] =
-	"INSERT INTO heads(case_id, author, seq, hash) VALUES(?1, ?2, ?3, ?4)"
-	" ON CONFLICT(case_id, author) DO UPDATE SET seq=excluded.seq, hash=excluded.hash";
+    "INSERT INTO heads(case_id, author, seq, hash) VALUES(?1, ?2, ?3, ?4)"
+    " ON CONFLICT(case_id, author) DO UPDATE SET seq=excluded.seq, hash=excluded.hash";
 static const char sql_op_add[] =
-	"INSERT INTO ops(hash, case_id, author, seq, entity, kind, action, hlc, bytes, received_at)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "INSERT INTO ops(hash, case_id, author, seq, entity, kind, action, hlc, bytes, received_at)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char sql_op_by_hash[] = "SELECT 1 FROM ops WHERE hash=?1";
-static const char sql_ops_of_entity[] =
-	"SELECT bytes FROM ops WHERE case_id=?1 AND entity=?2 ORDER BY n";
-static const char sql_entity_get[] =
-	"SELECT kind FROM entities WHERE case_id=?1 AND entity=?2";
+static const char sql_ops_of_entity[] = "SELECT bytes FROM ops WHERE case_id=?1 AND entity=?2 ORDER BY n";
+static const char sql_entity_get[] = "SELECT kind FROM entities WHERE case_id=?1 AND entity=?2";
 static const char sql_entity_put[] =
-	"INSERT INTO entities(case_id, entity, kind, created_hlc, creator, removed)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(case_id, entity) DO UPDATE SET"
-	" kind=excluded.kind, created_hlc=excluded.created_hlc, creator=excluded.creator,"
-	" removed=excluded.removed";
-static const char sql_entity_removed[] =
-	"UPDATE entities SET removed=?3 WHERE case_id=?1 AND entity=?2";
+    "INSERT INTO entities(case_id, entity, kind, created_hlc, creator, removed)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(case_id, entity) DO UPDATE SET"
+    " kind=excluded.kind, created_hlc=excluded.created_hlc, creator=excluded.creator,"
+    " removed=excluded.removed";
+static const char sql_entity_removed[] = "UPDATE entities SET removed=?3 WHERE case_id=?1 AND entity=?2";
 static const char sql_field_put[] =
-	"INSERT INTO fields(case_id, entity, name, value, hlc, author) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-	" ON CONFLICT(case_id, entity, name) DO UPDATE SET value=excluded.value,"
-	" hlc=excluded.hlc, author=excluded.author";
+    "INSERT INTO fields(case_id, entity, name, value, hlc, author) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(case_id, entity, name) DO UPDATE SET value=excluded.value,"
+    " hlc=excluded.hlc, author=excluded.author";
 static const char sql_conflict_values_drop_field[] =
-	"DELETE FROM conflict_values WHERE conflict IN"
-	" (SELECT id FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3)";
+    "DELETE FROM conflict_values WHERE conflict IN"
+    " (SELECT id FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3)";
 static const char sql_conflict_exists[] =
-	"SELECT 1 FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
+    "SELECT 1 FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
 static const char sql_conflict_drop_field[] =
-	"DELETE FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
+    "DELETE FROM conflicts WHERE case_id=?1 AND entity=?2 AND name=?3";
 static const char sql_conflict_add[] =
-	"INSERT INTO conflicts(id, case_id, entity, name) VALUES(?1, ?2, ?3, ?4)";
+    "INSERT INTO conflicts(id, case_id, entity, name) VALUES(?1, ?2, ?3, ?4)";
 static const char sql_conflict_value_add[] =
-	"INSERT INTO conflict_values(conflict, op, author, hlc, value) VALUES(?1, ?2, ?3, ?4, ?5)";
-static const char sql_time_put[] =
-	"INSERT INTO times(case_id, entity, name, utc) VALUES(?1, ?2, ?3, ?4)"
-	" ON CONFLICT(case_id, entity, name) DO UPDATE SET utc=excluded.utc";
+    "INSERT INTO conflict_values(conflict, op, author, hlc, value) VALUES(?1, ?2, ?3, ?4, ?5)";
+static const char sql_time_put[] = "INSERT INTO times(case_id, entity, name, utc) VALUES(?1, ?2, ?3, ?4)"
+                                   " ON CONFLICT(case_id, entity, name) DO UPDATE SET utc=excluded.utc";
 static const char sql_time_drop[] = "DELETE FROM times WHERE case_id=?1 AND entity=?2 AND name=?3";
 static const char sql_case_row[] = "INSERT OR IGNORE INTO cases(case_id) VALUES(?1)";
 static const char sql_case_n[] = "SELECT n FROM cases WHERE case_id=?1";
 static const char sql_search_text[] =
-	"SELECT f.value FROM fields f JOIN entities e ON e.case_id=f.case_id AND e.entity=f.entity"
-	" WHERE f.case_id=?1 AND e.removed=0 AND ((e.kind=1 AND f.name IN ('name','conditions'))"
-	" OR (e.kind=2 AND f.name IN ('name','clinic','surgeon')) OR (e.kind=11 AND f.name='text'))"
-	" ORDER BY e.kind, e.entity, f.name";
+    "SELECT f.value FROM fields f JOIN entities e ON e.case_id=f.case_id AND e.entity=f.entity"
+    " WHERE f.case_id=?1 AND e.removed=0 AND ((e.kind=1 AND f.name IN ('name','conditions'))"
+    " OR (e.kind=2 AND f.name IN ('name','clinic','surgeon')) OR (e.kind=11 AND f.name='text'))"
+    " ORDER BY e.kind, e.entity, f.name";
 static const char sql_search_drop[] = "DELETE FROM search WHERE rowid=?1";
 static const char sql_search_add[] = "INSERT INTO search(rowid, body) VALUES(?1, ?2)";
 static const char sql_flag_add[] = "INSERT OR IGNORE INTO op_flags(hash, note) VALUES(?1, ?2)";
@@ -247,8 +242,7 @@ static int time_put(cw_store *st, const uint8_t *case_id, const uint8_t *entity,
 }
 
 static int field_put(cw_store *st, const uint8_t *case_id, const uint8_t *entity, uint8_t kind,
-                     const char *name, const char *value, size_t len, uint64_t hlc,
-                     const uint8_t *author)
+                     const char *name, const char *value, size_t len, uint64_t hlc, const uint8_t *author)
 {
 	sqlite3_stmt *stmt;
 	int error;
@@ -266,8 +260,7 @@ static int field_put(cw_store *st, const uint8_t *case_id, const uint8_t *entity
 	return time_put(st, case_id, entity, kind, name, value, len);
 }
 
-static int conflict_drop(cw_store *st, const uint8_t *case_id, const uint8_t *entity,
-                         const char *name)
+static int conflict_drop(cw_store *st, const uint8_t *case_id, const uint8_t *entity, const char *name)
 {
 	static const char *const sqls[] = { sql_conflict_values_drop_field, sql_conflict_drop_field };
 	sqlite3_stmt *stmt;
@@ -300,8 +293,7 @@ static int conflict_drop(cw_store *st, const uint8_t *case_id, const uint8_t *en
 }
 
 /* The conflict's id: the same on every node holding the same ops. */
-static void conflict_id(char out[17], const uint8_t *case_id, const uint8_t *entity,
-                        const cw_merge_field *mf)
+static void conflict_id(char out[17], const uint8_t *case_id, const uint8_t *entity, const cw_merge_field *mf)
 {
 	cw_buf b = CW_BUF_INIT;
 	uint8_t h[CW_HASH_BYTES];
@@ -317,8 +309,7 @@ static void conflict_id(char out[17], const uint8_t *case_id, const uint8_t *ent
 	cw_buf_dispose(&b);
 }
 
-static int conflict_add(cw_store *st, const uint8_t *case_id, const uint8_t *entity,
-                        const cw_merge_field *mf)
+static int conflict_add(cw_store *st, const uint8_t *case_id, const uint8_t *entity, const cw_merge_field *mf)
 {
 	sqlite3_stmt *stmt;
 	char id[17];
@@ -410,8 +401,7 @@ static int search_refresh(cw_store *st, const uint8_t *case_id)
 	    (error = cw_store__prepare(st, &stmt, sql_search_add)) < 0)
 		goto done;
 	sqlite3_bind_int64(stmt, 1, n);
-	sqlite3_bind_text(stmt, 2, body.len ? (const char *)body.data : "", (int)body.len,
-	                  SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, body.len ? (const char *)body.data : "", (int)body.len, SQLITE_STATIC);
 	error = step_done(st, stmt, "indexing a case");
 done:
 	cw_buf_dispose(&body);
@@ -489,9 +479,8 @@ static int apply_local(cw_store *st, const cw_op *op)
 /* --- writing ------------------------------------------------------------------------ */
 
 int cw_oplog_write(uint8_t hash_out[CW_HASH_BYTES], cw_store *st, const cw_keys *me,
-                   const uint8_t case_id[CW_ID_BYTES], uint8_t kind,
-                   const uint8_t entity[CW_ID_BYTES], cw_op_action action, cw_op_field *fields,
-                   size_t nfields)
+                   const uint8_t case_id[CW_ID_BYTES], uint8_t kind, const uint8_t entity[CW_ID_BYTES],
+                   cw_op_action action, cw_op_field *fields, size_t nfields)
 {
 	cw_op op;
 	cw_buf bytes = CW_BUF_INIT;
@@ -544,8 +533,8 @@ int cw_oplog_write(uint8_t hash_out[CW_HASH_BYTES], cw_store *st, const cw_keys 
 	if (nfields)
 		memcpy(op.fields, fields, nfields * sizeof(*fields));
 	if ((error = cw_op_encode(&bytes, &op, me)) < 0 ||
-	    (error = op_store(st, &op, bytes.data, bytes.len)) < 0 ||
-	    (error = clock_save(st, op.hlc)) < 0 || (error = apply_local(st, &op)) < 0)
+	    (error = op_store(st, &op, bytes.data, bytes.len)) < 0 || (error = clock_save(st, op.hlc)) < 0 ||
+	    (error = apply_local(st, &op)) < 0)
 		goto done;
 	if (hash_out)
 		memcpy(hash_out, op.hash, CW_HASH_BYTES);
@@ -567,8 +556,8 @@ static int mark_dirty(cw_store *st, const cw_op *op)
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(cw_store__db(st), "INSERT OR IGNORE INTO dirty VALUES(?1, ?2)", -1,
-	                        &stmt, NULL);
+	rc = sqlite3_prepare_v2(cw_store__db(st), "INSERT OR IGNORE INTO dirty VALUES(?1, ?2)", -1, &stmt,
+	                        NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_blob(stmt, 1, op->case_id, CW_ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(stmt, 2, op->entity, CW_ID_BYTES, SQLITE_STATIC);
@@ -578,8 +567,7 @@ static int mark_dirty(cw_store *st, const cw_op *op)
 	return rc == SQLITE_DONE ? CW_OK : cw_store__error(st, rc, "marking a case for update");
 }
 
-int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const uint8_t *bytes,
-                    size_t len)
+int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const uint8_t *bytes, size_t len)
 {
 	cw_op op;
 	sqlite3_stmt *stmt;
@@ -606,8 +594,9 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 	if (held)
 		return CW_OK;
 	if ((pk = cw_keyring_find(kr, op.author)) == NULL)
-		return cw_error(CW_EVERIFY, "a change by device %s was refused: that device is not "
-		                            "enrolled with the agency",
+		return cw_error(CW_EVERIFY,
+		                "a change by device %s was refused: that device is not "
+		                "enrolled with the agency",
 		                who);
 	if ((error = cw_op_verify(&op, bytes, pk)) < 0)
 		return error;
@@ -615,16 +604,18 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 		return error;
 	if (op.seq <= head_seq) {
 		/* a different op at a position already held: the author forked */
-		return cw_error(CW_EVERIFY, "device %s wrote two different changes number %llu on one "
-		                            "case (equivocation): refused",
+		return cw_error(CW_EVERIFY,
+		                "device %s wrote two different changes number %llu on one "
+		                "case (equivocation): refused",
 		                who, (unsigned long long)op.seq);
 	}
 	if (op.seq > head_seq + 1)
 		return cw_error(CW_EWAIT, "a change by %s needs %llu earlier change(s) first", who,
 		                (unsigned long long)(op.seq - head_seq - 1));
 	if (!cw_secret_equal(op.prev, head_hash, CW_HASH_BYTES))
-		return cw_error(CW_EVERIFY, "change %llu by %s does not follow the one before it: "
-		                            "refused",
+		return cw_error(CW_EVERIFY,
+		                "change %llu by %s does not follow the one before it: "
+		                "refused",
 		                (unsigned long long)op.seq, who);
 	for (i = 0; i < op.nseen; i++) {
 		uint64_t s;
@@ -633,8 +624,9 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 		if ((error = head_get(st, op.case_id, op.seen[i].author, &s, h)) < 0)
 			return error;
 		if (s < op.seen[i].seq)
-			return cw_error(CW_EWAIT, "a change by %s builds on changes this node does not "
-			                          "have yet",
+			return cw_error(CW_EWAIT,
+			                "a change by %s builds on changes this node does not "
+			                "have yet",
 			                who);
 	}
 	if ((error = op_store(st, &op, bytes, len)) < 0 || (error = cw_oplog_clock(&last, st)) < 0 ||
@@ -732,8 +724,7 @@ static int rematerialize(cw_store *st, const uint8_t *case_id, const uint8_t *en
 	if (n == 0)
 		goto done;
 	if ((error = cw_merge_entity(&ms, ops, n)) < 0 ||
-	    (error = entity_put(st, case_id, entity, ms.kind, ms.created_hlc, ms.creator,
-	                        ms.removed)) < 0)
+	    (error = entity_put(st, case_id, entity, ms.kind, ms.created_hlc, ms.creator, ms.removed)) < 0)
 		goto done;
 	for (i = 0; i < ms.nfields; i++) {
 		const cw_merge_field *mf = &ms.fields[i];
@@ -758,7 +749,7 @@ done:
 static int rematerialize_query(cw_store *st, const char *sql)
 {
 	sqlite3_stmt *stmt = NULL;
-	uint8_t (*list)[2][CW_ID_BYTES] = NULL;
+	uint8_t(*list)[2][CW_ID_BYTES] = NULL;
 	size_t n = 0, alloc = 0, i;
 	int rc, error = CW_OK;
 
@@ -870,8 +861,9 @@ int cw_oplog_verify(cw_oplog_report *out, cw_store *st, const cw_keyring *kr)
 			goto done;
 		}
 		if (cw_op_verify(&op, bytes, pk) < 0) {
-			error = cw_error(CW_EVERIFY, "change %.8s/%s/%llu: the signature does not verify "
-			                             "(tampered with)",
+			error = cw_error(CW_EVERIFY,
+			                 "change %.8s/%s/%llu: the signature does not verify "
+			                 "(tampered with)",
 			                 cid, who, (unsigned long long)op.seq);
 			goto done;
 		}
@@ -886,8 +878,9 @@ int cw_oplog_verify(cw_oplog_report *out, cw_store *st, const cw_keyring *kr)
 		    memcmp(sqlite3_column_blob(stmt, 4), op.entity, CW_ID_BYTES) != 0 ||
 		    sqlite3_column_int(stmt, 5) != op.kind || sqlite3_column_int(stmt, 6) != op.action ||
 		    (uint64_t)sqlite3_column_int64(stmt, 7) != op.hlc) {
-			error = cw_error(CW_EVERIFY, "change %.8s/%s/%llu: the log's index does not match "
-			                             "the signed change",
+			error = cw_error(CW_EVERIFY,
+			                 "change %.8s/%s/%llu: the log's index does not match "
+			                 "the signed change",
 			                 cid, who, (unsigned long long)op.seq);
 			goto done;
 		}
@@ -895,8 +888,8 @@ int cw_oplog_verify(cw_oplog_report *out, cw_store *st, const cw_keyring *kr)
 		             memcmp(prev_author, op.author, CW_AUTHOR_BYTES) == 0;
 		if (!same_chain)
 			rep.chains++;
-		if ((same_chain && (op.seq != prev_seq + 1 ||
-		                    !cw_secret_equal(op.prev, prev_hash, CW_HASH_BYTES))) ||
+		if ((same_chain &&
+		     (op.seq != prev_seq + 1 || !cw_secret_equal(op.prev, prev_hash, CW_HASH_BYTES))) ||
 		    (!same_chain && (op.seq != 1 || !is_zero(op.prev, CW_HASH_BYTES)))) {
 			error = cw_error(CW_EVERIFY, "change %.8s/%s/%llu: breaks its author's chain", cid,
 			                 who, (unsigned long long)op.seq);
@@ -960,7 +953,8 @@ static int digest_query(cw_buf *acc, cw_store *st, const char *sql, const uint8_
 
 			if (type == SQLITE_INTEGER) {
 				if ((error = cw_buf_put_u8(acc, 'i')) < 0 ||
-				    (error = cw_buf_put_u64(acc, (uint64_t)sqlite3_column_int64(stmt, i))) < 0)
+				    (error = cw_buf_put_u64(acc, (uint64_t)sqlite3_column_int64(stmt, i))) <
+				        0)
 					goto done;
 			} else {
 				const void *p = sqlite3_column_blob(stmt, i);
@@ -1041,11 +1035,11 @@ int cw_oplog_each(cw_store *st, const uint8_t *case_id, const uint8_t *author, u
 		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
 	if (author)
 		sqlite3_bind_blob(stmt, 2, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)(since_ms > (UINT64_MAX >> 17) ? INT64_MAX
-	                                                                          : since_ms << 16));
+	sqlite3_bind_int64(stmt, 3,
+	                   (sqlite3_int64)(since_ms > (UINT64_MAX >> 17) ? INT64_MAX : since_ms << 16));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (cw_op_decode(op, sqlite3_column_blob(stmt, 0),
-		                 (size_t)sqlite3_column_bytes(stmt, 0)) < 0) {
+		if (cw_op_decode(op, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)) <
+		    0) {
 			error = cw_error(CW_EVERIFY, "a stored change cannot be read: %s", cw_error_last());
 			goto done;
 		}

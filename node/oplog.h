@@ -36,17 +36,15 @@ void cw_keyring_dispose(cw_keyring *kr);
 /* Write a local change by `me` and apply it. fields are checked by the
  * caller (node/model.h). hash_out may be NULL. */
 int cw_oplog_write(uint8_t hash_out[CW_HASH_BYTES], cw_store *st, const cw_keys *me,
-                   const uint8_t case_id[CW_ID_BYTES], uint8_t kind,
-                   const uint8_t entity[CW_ID_BYTES], cw_op_action action, cw_op_field *fields,
-                   size_t nfields);
+                   const uint8_t case_id[CW_ID_BYTES], uint8_t kind, const uint8_t entity[CW_ID_BYTES],
+                   cw_op_action action, cw_op_field *fields, size_t nfields);
 
 /* Take an op from elsewhere: decode, check its author is in kr and its
  * signature, its place in the author's chain (a different op at a held
  * position is equivocation: CW_EVERIFY), and that every op it had seen is
  * held (else CW_EWAIT). Stores it and marks its entity for cw_oplog_flush.
  * *added_out: 1 new, 0 already held. */
-int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const uint8_t *bytes,
-                    size_t len);
+int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const uint8_t *bytes, size_t len);
 
 /* Recompute the entities touched by ingest since the last flush. */
 int cw_oplog_flush(cw_store *st);

@@ -10,11 +10,10 @@
 
 #define ORG_KEY_CAP 4096
 
-static const char sql_roster_newest[] =
-	"SELECT bytes FROM roster ORDER BY seq DESC LIMIT 1";
+static const char sql_roster_newest[] = "SELECT bytes FROM roster ORDER BY seq DESC LIMIT 1";
 static const char sql_roster_at[] = "SELECT hash FROM roster WHERE seq=?1";
 static const char sql_roster_add[] =
-	"INSERT INTO roster(seq, hash, bytes, received_at) VALUES(?1, ?2, ?3, ?4)";
+    "INSERT INTO roster(seq, hash, bytes, received_at) VALUES(?1, ?2, ?3, ?4)";
 static const char sql_roster_all[] = "SELECT seq, bytes FROM roster ORDER BY seq";
 
 static int64_t now_seconds(void)
@@ -33,8 +32,9 @@ int cw_org_roster(cw_roster **out, cw_home *h)
 		return error;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_DONE)
-		error = cw_error(CW_ENOTFOUND,
-		                 "this device is not enrolled with an agency yet: run `caseway org join CERT`");
+		error = cw_error(
+		    CW_ENOTFOUND,
+		    "this device is not enrolled with an agency yet: run `caseway org join CERT`");
 	else if (rc != SQLITE_ROW)
 		error = cw_store__error(st, rc, "reading the roster");
 	else if ((error = cw_roster_parse(out, sqlite3_column_blob(stmt, 0),
@@ -127,8 +127,7 @@ int cw_org_accept_roster(cw_home *h, const uint8_t *bytes, size_t len)
 	}
 	if ((error = cw_store_begin(cw_home_store(h))) < 0)
 		goto done;
-	if ((error = roster_store(h, r, bytes, len)) < 0 ||
-	    (error = cw_store_commit(cw_home_store(h))) < 0)
+	if ((error = roster_store(h, r, bytes, len)) < 0 || (error = cw_store_commit(cw_home_store(h))) < 0)
 		cw_store_rollback(cw_home_store(h));
 done:
 	cw_roster_free(r);
@@ -151,7 +150,8 @@ int cw_org_unlock(cw_keys **out, cw_home *h, const char *path, const char *pass,
 		if (error == CW_ENOTFOUND)
 			error = cw_error(CW_ENOTFOUND,
 			                 "no agency key at %s: run this on the head-office node, or give "
-			                 "--org-key FILE", path);
+			                 "--org-key FILE",
+			                 path);
 		goto done;
 	}
 	if ((error = cw_keystore_open(out, &info, b.data, b.len, pass, passlen, path)) < 0)
@@ -172,8 +172,7 @@ static int install_cert(cw_home *h, const uint8_t *cert, size_t len)
 	return cw_store_meta_set(cw_home_store(h), "device.cert", cert, len);
 }
 
-int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t passlen,
-                  const cw_kdf_cost *cost)
+int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t passlen, const cw_kdf_cost *cost)
 {
 	cw_keys *org = NULL;
 	cw_buf ks = CW_BUF_INIT, req = CW_BUF_INIT, cert = CW_BUF_INIT, roster = CW_BUF_INIT;
@@ -237,8 +236,8 @@ done:
 	return error;
 }
 
-int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org,
-                  const uint8_t *request, size_t len, cw_role role)
+int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org, const uint8_t *request,
+                  size_t len, cw_role role)
 {
 	cw_request req;
 	cw_roster *cur = NULL, *next = NULL;
@@ -312,8 +311,8 @@ int cw_org_join(cw_home *h, const uint8_t *package, size_t len, cw_cert *cert_ou
 	long idx;
 	int error, began = 0;
 
-	if ((error = cw_enrolment_split(&cert_bytes, &cert_len, &roster_bytes, &roster_len, package,
-	                                len)) < 0 ||
+	if ((error = cw_enrolment_split(&cert_bytes, &cert_len, &roster_bytes, &roster_len, package, len)) <
+	        0 ||
 	    (error = cw_cert_parse(&cert, cert_bytes, cert_len)) < 0 ||
 	    (error = cw_roster_parse(&r, roster_bytes, roster_len)) < 0) {
 		error = cw_error(CW_EVERIFY, "certificate refused: %s", cw_error_last());
@@ -411,8 +410,7 @@ int cw_org_verify(cw_home *h, cw_cert *cert_out, uint64_t *rosters_out)
 	long idx;
 	int rc, error;
 
-	if ((error = cw_org_cert(&cert, h)) < 0 ||
-	    (error = cw_store_meta_get(st, "org.pk", &pinned)) < 0)
+	if ((error = cw_org_cert(&cert, h)) < 0 || (error = cw_store_meta_get(st, "org.pk", &pinned)) < 0)
 		goto done;
 	if (pinned.len != CW_PK_BYTES || !cw_secret_equal(pinned.data, cert.org_pk, CW_PK_BYTES)) {
 		error = cw_error(CW_EVERIFY, "this device's certificate is not from the trusted agency key");
@@ -427,8 +425,8 @@ int cw_org_verify(cw_home *h, cw_cert *cert_out, uint64_t *rosters_out)
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 0);
 
-		if (cw_roster_parse(&r, sqlite3_column_blob(stmt, 1),
-		                    (size_t)sqlite3_column_bytes(stmt, 1)) < 0 ||
+		if (cw_roster_parse(&r, sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1)) <
+		        0 ||
 		    cw_roster_seq(r) != seq ||
 		    !cw_secret_equal(cw_roster_org_pk(r), pinned.data, CW_PK_BYTES) ||
 		    (prev && cw_roster_seq(prev) + 1 == seq &&

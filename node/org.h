@@ -21,14 +21,13 @@ int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t pas
                   const cw_kdf_cost *cost);
 
 /* Unlock the org key at path (NULL: DIR/org.key). */
-int cw_org_unlock(cw_keys **out, cw_home *h, const char *path, const char *pass,
-                  size_t passlen);
+int cw_org_unlock(cw_keys **out, cw_home *h, const char *path, const char *pass, size_t passlen);
 
 /* Sign a device's enrolment request with role; append the next roster to the
  * store; write the enrolment package (certificate + roster) to out. The
  * request comes from outside: a bad one is CW_EVERIFY. */
-int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org,
-                  const uint8_t *request, size_t len, cw_role role);
+int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org, const uint8_t *request,
+                  size_t len, cw_role role);
 
 /* Install this device's certificate and the roster from an enrolment
  * package. A package that does not verify, is for another device, or comes

@@ -180,8 +180,7 @@ static int schema_version(cw_store *st, int *out)
 	int rc, error = CW_OK;
 
 	*out = 0;
-	rc = sqlite3_prepare_v2(st->db,
-	                        "SELECT count(*) FROM sqlite_schema WHERE name='schema_version'", -1,
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema WHERE name='schema_version'", -1,
 	                        &stmt, NULL);
 	if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
 		error = cw_store__error(st, rc, "reading the store");
@@ -190,8 +189,8 @@ static int schema_version(cw_store *st, int *out)
 	if (sqlite3_column_int(stmt, 0) == 0)
 		goto done;
 	sqlite3_finalize(stmt);
-	rc = sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1,
-	                        &stmt, NULL);
+	rc = sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &stmt,
+	                        NULL);
 	if (rc != SQLITE_OK || (rc = sqlite3_step(stmt)) != SQLITE_ROW) {
 		error = cw_store__error(st, rc, "reading the schema version");
 		goto done;
@@ -225,8 +224,8 @@ static int store_migrate(cw_store *st)
 		return error;
 	if (version > NMIGRATIONS)
 		return cw_error(CW_EINVALID,
-		                "%s was written by a newer caseway (schema %d, this one knows %d)",
-		                st->path, version, NMIGRATIONS);
+		                "%s was written by a newer caseway (schema %d, this one knows %d)", st->path,
+		                version, NMIGRATIONS);
 	for (v = version + 1; v <= NMIGRATIONS; v++) {
 		if ((error = cw_store_begin(st)) < 0)
 			return error;
@@ -344,8 +343,7 @@ int cw_store_meta_get(cw_store *st, const char *key, cw_buf *out)
 	else if (rc != SQLITE_ROW)
 		error = cw_store__error(st, rc, "reading the store");
 	else
-		error = cw_buf_put(out, sqlite3_column_blob(stmt, 0),
-		                   (size_t)sqlite3_column_bytes(stmt, 0));
+		error = cw_buf_put(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	return error;

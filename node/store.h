@@ -42,8 +42,8 @@ int cw_store_commit(cw_store *st);
 void cw_store_rollback(cw_store *st);
 
 typedef struct {
-	uint32_t pages;       /* pages of store.db authenticated */
-	uint32_t wal_frames;  /* WAL frames authenticated */
+	uint32_t pages;      /* pages of store.db authenticated */
+	uint32_t wal_frames; /* WAL frames authenticated */
 	int schema_version;
 } cw_store_report;
 

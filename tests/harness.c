@@ -14,8 +14,7 @@ static char tmp_root[256];
 void cw_test_fail(const char *file, int line, const char *expr, const char *extra)
 {
 	cw_test_failed = 1;
-	fprintf(stderr, "  FAIL %s:%d: %s%s%s\n", file, line, expr, extra ? " -- " : "",
-	        extra ? extra : "");
+	fprintf(stderr, "  FAIL %s:%d: %s%s%s\n", file, line, expr, extra ? " -- " : "", extra ? extra : "");
 }
 
 const char *cw_test_tmpdir(void)

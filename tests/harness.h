@@ -22,25 +22,28 @@ void cw_test_fail(const char *file, int line, const char *expr, const char *extr
 /* A fresh empty directory for this test under $TMPDIR; removed at exit. */
 const char *cw_test_tmpdir(void);
 
-#define CHECK(expr)                                                   \
-	do {                                                                  \
-		if (!(expr))                                                      \
-			cw_test_fail(__FILE__, __LINE__, #expr, NULL);                \
+#define CHECK(expr)                                                    \
+	do {                                                           \
+		if (!(expr))                                           \
+			cw_test_fail(__FILE__, __LINE__, #expr, NULL); \
 	} while (0)
 
 /* Check an int-returning cw_ call for an exact code. */
-#define CHECK_CODE(call, code)                                            \
-	do {                                                                  \
-		int cw__rc = (call);                                              \
-		if (cw__rc != (code)) {                                           \
-			char cw__m[640];                                              \
-			snprintf(cw__m, sizeof(cw__m), "got %d, want %d: %s", cw__rc, \
-			         (int)(code), cw_error_last());                       \
-			cw_test_fail(__FILE__, __LINE__, #call, cw__m);               \
-		}                                                                 \
+#define CHECK_CODE(call, code)                                                                     \
+	do {                                                                                       \
+		int cw__rc = (call);                                                               \
+		if (cw__rc != (code)) {                                                            \
+			char cw__m[640];                                                           \
+			snprintf(cw__m, sizeof(cw__m), "got %d, want %d: %s", cw__rc, (int)(code), \
+			         cw_error_last());                                                 \
+			cw_test_fail(__FILE__, __LINE__, #call, cw__m);                            \
+		}                                                                                  \
 	} while (0)
 #define CHECK_OK(call) CHECK_CODE(call, 0)
 
-#define CW_TESTS_END { NULL, NULL }
+#define CW_TESTS_END       \
+	{                  \
+		NULL, NULL \
+	}
 
 #endif

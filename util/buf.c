@@ -177,8 +177,7 @@ int cw_reader_str16(cw_reader *r, const uint8_t **out, size_t *len_out, const ch
 	uint16_t len;
 	int error;
 
-	if ((error = cw_reader_u16(r, &len, what)) < 0 ||
-	    (error = cw_reader_get(r, out, len, what)) < 0)
+	if ((error = cw_reader_u16(r, &len, what)) < 0 || (error = cw_reader_get(r, out, len, what)) < 0)
 		return error;
 	*len_out = len;
 	return CW_OK;

@@ -18,7 +18,10 @@ typedef struct {
 	size_t cap;
 } cw_buf;
 
-#define CW_BUF_INIT { NULL, 0, 0, 0 }
+#define CW_BUF_INIT           \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 #define CW_BUF_DEFAULT_CAP ((size_t)64 << 20)
 
 int cw_buf_grow(cw_buf *b, size_t extra);

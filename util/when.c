@@ -55,8 +55,7 @@ static int month_days(int y, int m)
 
 static int parse_date(const char *s, int *y, int *m, int *d)
 {
-	if (!digits(s, 4, y) || s[4] != '-' || !digits(s + 5, 2, m) || s[7] != '-' ||
-	    !digits(s + 8, 2, d))
+	if (!digits(s, 4, y) || s[4] != '-' || !digits(s + 5, 2, m) || s[7] != '-' || !digits(s + 8, 2, d))
 		return 0;
 	if (*y < 1900 || *y > 2200 || *m < 1 || *m > 12 || *d < 1 || *d > month_days(*y, *m))
 		return 0;
@@ -105,8 +104,7 @@ int cw_when_instant(int64_t *utc_out, int *offset_min_out, const char *text)
 	if (*p != '\0')
 		goto bad;
 	*offset_min_out = sign * (oh * 60 + om);
-	*utc_out = cw_when_days(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss -
-	           (int64_t)*offset_min_out * 60;
+	*utc_out = cw_when_days(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss - (int64_t)*offset_min_out * 60;
 	return CW_OK;
 bad:
 	return cw_error(CW_EINVALID,

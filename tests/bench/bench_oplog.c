@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	cw_store *st;
 	sqlite3 *plain = NULL;
 	sqlite3_stmt *ins = NULL, *rows = NULL;
-	uint8_t (*cases)[CW_ID_BYTES];
+	uint8_t(*cases)[CW_ID_BYTES];
 	double t0, t_append, t_plain, t_sign, t_single, t_rebuild, t_list, t_search, t_agenda;
 	size_t n;
 	uint8_t sig[CW_SIG_BYTES], msg[200];
@@ -115,13 +115,14 @@ int main(int argc, char **argv)
 	/* 2. the same op rows into plain SQLite */
 	snprintf(cmd, sizeof(cmd), "%s/plain.db", dir);
 	if (sqlite3_open(cmd, &plain) != SQLITE_OK ||
-	    sqlite3_exec(plain, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	                        "CREATE TABLE ops(n INTEGER PRIMARY KEY, hash BLOB UNIQUE, case_id BLOB,"
-	                        " author BLOB, seq INTEGER, entity BLOB, kind INTEGER, action INTEGER,"
-	                        " hlc INTEGER, bytes BLOB, received_at INTEGER, UNIQUE(case_id, author, seq))",
+	    sqlite3_exec(plain,
+	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	                 "CREATE TABLE ops(n INTEGER PRIMARY KEY, hash BLOB UNIQUE, case_id BLOB,"
+	                 " author BLOB, seq INTEGER, entity BLOB, kind INTEGER, action INTEGER,"
+	                 " hlc INTEGER, bytes BLOB, received_at INTEGER, UNIQUE(case_id, author, seq))",
 	                 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(plain, "INSERT INTO ops VALUES(NULL,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", -1,
-	                       &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(plain, "INSERT INTO ops VALUES(NULL,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", -1, &ins,
+	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(cw_store__db(st),
 	                       "SELECT hash, case_id, author, seq, entity, kind, action, hlc, bytes,"
 	                       " received_at FROM ops ORDER BY n",
@@ -129,7 +130,12 @@ int main(int argc, char **argv)
 		die("plain sqlite");
 	{
 		/* read every row first so only the inserts are timed */
-		typedef struct { uint8_t b[4][32]; int64_t v[5]; uint8_t *bytes; int len; } row;
+		typedef struct {
+			uint8_t b[4][32];
+			int64_t v[5];
+			uint8_t *bytes;
+			int len;
+		} row;
 		row *r = calloc((size_t)nops, sizeof(*r));
 		long k = 0;
 
@@ -215,8 +221,8 @@ int main(int argc, char **argv)
 		cw_kv note_kv = { "text", "Prefers a window seat; vegetarian meals" };
 
 		snprintf(name, sizeof(name), "Patient %05ld %s", i, i % 97 ? "Smith" : "Okonkwo");
-		snprintf(start, sizeof(start), "2030-%02ld-%02ldT%02ld:00+03:00", 1 + i % 12,
-		         1 + i % 28, 8 + i % 10);
+		snprintf(start, sizeof(start), "2030-%02ld-%02ldT%02ld:00+03:00", 1 + i % 12, 1 + i % 28,
+		         8 + i % 10);
 		snprintf(due, sizeof(due), "2030-%02ld-%02ld", 1 + (i + 3) % 12, 1 + (i + 5) % 28);
 		if (cw_case_create(id, st, me, &kv, 1) < 0 ||
 		    cw_case_add(NULL, st, me, id, CW_KIND_APPOINTMENT, appt, 2) < 0 ||
@@ -257,8 +263,7 @@ int main(int argc, char **argv)
 	       100.0 * t_sign / t_append);
 	printf("%-44s %10.3f %9.0f op/s\n", "one op per transaction (500, fsync each)", t_single,
 	       500 / t_single);
-	printf("%-44s %10.3f %9.0f op/s\n", "rebuild all state from the ops", t_rebuild,
-	       nops / t_rebuild);
+	printf("%-44s %10.3f %9.0f op/s\n", "rebuild all state from the ops", t_rebuild, nops / t_rebuild);
 	printf("%-44s %10.4f\n", "case list, 10,000 cases", t_list);
 	printf("%-44s %10.4f\n", "case list --search, 10,000 cases", t_search);
 	printf("%-44s %10.4f\n", "agenda, 30 days over 10,000 cases", t_agenda);

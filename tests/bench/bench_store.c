@@ -26,7 +26,7 @@
 
 enum { W_INSERT, W_READ, W_SCAN, W_COLD, NWORK };
 static const char *const work_names[NWORK] = { "100k inserts, 1k-row txns", "100k point reads (cached)",
-	                                           "full scan (cached)", "full scan (cold, new conn)" };
+	                                       "full scan (cached)", "full scan (cold, new conn)" };
 
 static double now(void)
 {
@@ -124,8 +124,7 @@ static void run(const char *path, const char *vfs, double t[NWORK])
 	t[W_READ] = now() - t0;
 	sqlite3_finalize(st);
 
-	if (sqlite3_prepare_v2(db, "SELECT sum(length(txt)), sum(n) FROM t", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT sum(length(txt)), sum(n) FROM t", -1, &st, NULL) != SQLITE_OK)
 		die(db, "prepare scan");
 	t0 = now();
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -138,8 +137,7 @@ static void run(const char *path, const char *vfs, double t[NWORK])
 	/* cold: a new connection (the WAL was checkpointed at close); the OS
 	 * has the file cached, so this measures decryption, not the disk */
 	db = open_db(path, vfs, 0);
-	if (sqlite3_prepare_v2(db, "SELECT sum(length(txt)), sum(n) FROM t", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT sum(length(txt)), sum(n) FROM t", -1, &st, NULL) != SQLITE_OK)
 		die(db, "prepare cold scan");
 	t0 = now();
 	if (sqlite3_step(st) != SQLITE_ROW)

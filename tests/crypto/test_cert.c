@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#define T0 1767225600 /* 2026-01-01 00:00:00 UTC */
+#define T0 1767225600   /* 2026-01-01 00:00:00 UTC */
 #define OFF_CERT_ORG 22 /* "CWCT" | version | role | issued_at | not_after */
 
 /* Keys from the seed start, start+1, ..., start+31. */
@@ -43,8 +43,7 @@ static cw_keys *keys_from(uint8_t start)
 	return k;
 }
 
-static void make_cert(cw_buf *out, const cw_keys *org, const cw_keys *dev, const char *name,
-                      cw_role role)
+static void make_cert(cw_buf *out, const cw_keys *org, const cw_keys *dev, const char *name, cw_role role)
 {
 	cw_buf req = CW_BUF_INIT;
 	cw_request r;
@@ -238,8 +237,7 @@ static void test_cert_negative(void)
 	CHECK_CODE(cw_cert_parse(&c, forged.data, forged.len), CW_EVERIFY);
 	CHECK(strcmp(cw_error_last(), "the certificate's signature does not verify") == 0);
 	/* the org's signature moved onto another certificate */
-	memcpy(forged.data + forged.len - CW_SIG_BYTES, cert.data + cert.len - CW_SIG_BYTES,
-	       CW_SIG_BYTES);
+	memcpy(forged.data + forged.len - CW_SIG_BYTES, cert.data + cert.len - CW_SIG_BYTES, CW_SIG_BYTES);
 	forged.data[5] = CW_ROLE_COORDINATOR;
 	CHECK_CODE(cw_cert_parse(&c, forged.data, forged.len), CW_EVERIFY);
 	/* wrong version, well signed */
@@ -342,8 +340,7 @@ done:
 
 static void test_roster_negative(void)
 {
-	cw_keys *org = keys_from(1), *other_org = keys_from(200), *d1 = keys_from(20),
-	        *d2 = keys_from(40);
+	cw_keys *org = keys_from(1), *other_org = keys_from(200), *d1 = keys_from(20), *d2 = keys_from(40);
 	cw_buf certs[3] = { CW_BUF_INIT, CW_BUF_INIT, CW_BUF_INIT };
 	cw_buf twice[2] = { CW_BUF_INIT, CW_BUF_INIT };
 	cw_buf r1 = CW_BUF_INIT, r2 = CW_BUF_INIT, bad = CW_BUF_INIT;
@@ -513,8 +510,7 @@ static void test_enrolment_package(void)
 	CHECK_CODE(cw_enrolment_split(&c, &cl, &r, &rl, pkg.data, pkg.len), CW_EINVALID);
 	/* parts over their caps are neither written nor read */
 	b.len = 0;
-	CHECK_CODE(cw_enrolment_build(&b, pkg.data, CW_CERT_MAX_BYTES + 1, pkg.data, 0),
-	           CW_EINVALID);
+	CHECK_CODE(cw_enrolment_build(&b, pkg.data, CW_CERT_MAX_BYTES + 1, pkg.data, 0), CW_EINVALID);
 	CHECK(b.len == 0);
 	CHECK_OK(cw_buf_put(&b, "CWEP\x01", 5));
 	CHECK_OK(cw_buf_put_u32(&b, CW_CERT_MAX_BYTES + 1));
@@ -582,8 +578,7 @@ static void test_armor(void)
 	cw_buf_dispose(&t);
 }
 
-static int write_seed(const char *dir, const char *sub, const char *name, const void *data,
-                      size_t len)
+static int write_seed(const char *dir, const char *sub, const char *name, const void *data, size_t len)
 {
 	char path[1024];
 
@@ -600,8 +595,7 @@ static void test_write_corpus(void)
 	const char *dir = getenv("CW_WRITE_CERT_CORPUS");
 	cw_keys *org = keys_from(1), *d1 = keys_from(20), *d2 = keys_from(40);
 	cw_buf certs[2] = { CW_BUF_INIT, CW_BUF_INIT };
-	cw_buf req = CW_BUF_INIT, r1 = CW_BUF_INIT, r2 = CW_BUF_INIT, b = CW_BUF_INIT,
-	       t = CW_BUF_INIT;
+	cw_buf req = CW_BUF_INIT, r1 = CW_BUF_INIT, r2 = CW_BUF_INIT, b = CW_BUF_INIT, t = CW_BUF_INIT;
 	cw_roster *p1 = NULL;
 
 	if (dir == NULL)
@@ -665,16 +659,14 @@ done:
 	cw_keys_free(d2);
 }
 
-const cw_test cw_tests[] = {
-	{ "golden certificate", test_golden },
-	{ "roles", test_roles },
-	{ "request", test_request },
-	{ "certificate forgery, flips, truncation", test_cert_negative },
-	{ "roster chain", test_roster_chain },
-	{ "roster negative", test_roster_negative },
-	{ "roster of many", test_roster_many },
-	{ "enrolment package", test_enrolment_package },
-	{ "armour", test_armor },
-	{ "write corpus", test_write_corpus },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "golden certificate", test_golden },
+	                     { "roles", test_roles },
+	                     { "request", test_request },
+	                     { "certificate forgery, flips, truncation", test_cert_negative },
+	                     { "roster chain", test_roster_chain },
+	                     { "roster negative", test_roster_negative },
+	                     { "roster of many", test_roster_many },
+	                     { "enrolment package", test_enrolment_package },
+	                     { "armour", test_armor },
+	                     { "write corpus", test_write_corpus },
+	                     CW_TESTS_END };

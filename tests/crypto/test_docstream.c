@@ -87,8 +87,8 @@ static void random_bytes(cw_buf *b, size_t len)
 }
 
 /* Encrypt plain (len bytes) with chunk size `chunk` into out (the stream). */
-static int encrypt_mem(cw_buf *out, uint8_t address[32], const void *plain, size_t len,
-                       const cw_secret *key, uint32_t chunk)
+static int encrypt_mem(cw_buf *out, uint8_t address[32], const void *plain, size_t len, const cw_secret *key,
+                       uint32_t chunk)
 {
 	int in = temp_fd(plain, len), outfd = temp_fd(NULL, 0), rc;
 	uint64_t size = 0;
@@ -128,7 +128,8 @@ static void test_round_trip_sizes(void)
 		CHECK(size == sizes[i]);
 		CHECK(memcmp(a1, a2, 32) == 0);
 		CHECK(slurp(&back, out) == 0);
-		CHECK(back.len == plain.len && (plain.len == 0 || memcmp(back.data, plain.data, plain.len) == 0));
+		CHECK(back.len == plain.len &&
+		      (plain.len == 0 || memcmp(back.data, plain.data, plain.len) == 0));
 		CHECK_OK(cw_docstream_decrypt_mem(a3, &size, stream.data, stream.len, key, UINT64_MAX));
 		CHECK(size == sizes[i] && memcmp(a1, a3, 32) == 0);
 		close(in);
@@ -212,7 +213,8 @@ static void test_bit_flips(void)
 			 * also right; everything else must be "damaged". */
 			if (!(rc == CW_EVERIFY || (pos < 10 && rc == CW_EINVALID))) {
 				if (bad++ < 5)
-					fprintf(stderr, "  flip at %zu bit %d: %d %s\n", pos, bit, rc, cw_error_last());
+					fprintf(stderr, "  flip at %zu bit %d: %d %s\n", pos, bit, rc,
+					        cw_error_last());
 			}
 		}
 	CHECK(bad == 0);
@@ -264,8 +266,7 @@ static void test_reorder_and_splice(void)
 	CHECK_OK(cw_buf_put(&t, s.data + HDR + 2 * C, s.len - HDR - 2 * C));
 	CHECK_CODE(cw_docstream_decrypt_mem(a, &size, t.data, t.len, key, UINT64_MAX), CW_EVERIFY);
 	/* drop the FINAL chunk: ends on a chunk boundary */
-	CHECK_CODE(cw_docstream_decrypt_mem(a, &size, s.data, HDR + 2 * C, key, UINT64_MAX),
-	           CW_EVERIFY);
+	CHECK_CODE(cw_docstream_decrypt_mem(a, &size, s.data, HDR + 2 * C, key, UINT64_MAX), CW_EVERIFY);
 	/* drop a middle chunk */
 	t.len = 0;
 	CHECK_OK(cw_buf_put(&t, s.data, HDR + C));
@@ -327,14 +328,13 @@ static void test_header_fields(void)
 	CHECK(size == 3);
 	/* wrong-sized key, bad chunk size for encryption */
 	CHECK_OK(cw_secret_new(&short_key, 16));
-	CHECK_CODE(cw_docstream_decrypt_mem(a, &size, s.data, s.len, short_key, UINT64_MAX),
-	           CW_EINVALID);
+	CHECK_CODE(cw_docstream_decrypt_mem(a, &size, s.data, s.len, short_key, UINT64_MAX), CW_EINVALID);
 	fd = temp_fd(NULL, 0);
 	CHECK_CODE(cw_docstream_encrypt(a, &size, fd, fd, short_key, NULL, NULL), CW_EINVALID);
 	CHECK_CODE(cw_docstream_encrypt_chunked(a, &size, fd, fd, key, 1023, NULL, NULL), CW_EINVALID);
-	CHECK_CODE(cw_docstream_encrypt_chunked(a, &size, fd, fd, key, CW_DOCSTREAM_CHUNK_MAX + 1,
-	                                        NULL, NULL),
-	           CW_EINVALID);
+	CHECK_CODE(
+	    cw_docstream_encrypt_chunked(a, &size, fd, fd, key, CW_DOCSTREAM_CHUNK_MAX + 1, NULL, NULL),
+	    CW_EINVALID);
 	close(fd);
 	cw_buf_dispose(&s);
 	cw_secret_free(key);
@@ -489,11 +489,11 @@ static void test_golden_streams(void)
 		const char *name;
 		int code;
 	} seeds[] = {
-		{ "valid-empty", CW_OK },        { "valid-short", CW_OK },
-		{ "valid-3-chunks", CW_OK },     { "valid-empty-final", CW_OK },
-		{ "truncated", CW_EVERIFY },     { "no-final", CW_EVERIFY },
-		{ "flipped", CW_EVERIFY },       { "after-final", CW_EVERIFY },
-		{ "header-only", CW_EVERIFY },   { "bad-version", CW_EINVALID },
+		{ "valid-empty", CW_OK },          { "valid-short", CW_OK },
+		{ "valid-3-chunks", CW_OK },       { "valid-empty-final", CW_OK },
+		{ "truncated", CW_EVERIFY },       { "no-final", CW_EVERIFY },
+		{ "flipped", CW_EVERIFY },         { "after-final", CW_EVERIFY },
+		{ "header-only", CW_EVERIFY },     { "bad-version", CW_EINVALID },
 		{ "bad-chunk-size", CW_EINVALID }, { "not-a-document", CW_EINVALID },
 	};
 	const char *fixtures = getenv("CW_FIXTURES");
@@ -514,12 +514,13 @@ static void test_golden_streams(void)
 
 		b.len = 0;
 		CHECK_OK(cw_file_read(&b, path, 4096));
-		CHECK_CODE(cw_docstream_decrypt_mem(a, &size, b.data, b.len, key, UINT64_MAX),
-		           seeds[i].code);
+		CHECK_CODE(cw_docstream_decrypt_mem(a, &size, b.data, b.len, key, UINT64_MAX), seeds[i].code);
 		if (strcmp(seeds[i].name, "valid-short") == 0) {
 			cw_hex_encode(hex, a, 32);
 			CHECK(size == 14);
-			CHECK(strcmp(hex, "088f854ba4ab20b49f6c77c4f58cc4ec11334aaf5ab468afa6d98c18b7678502") == 0);
+			CHECK(
+			    strcmp(hex, "088f854ba4ab20b49f6c77c4f58cc4ec11334aaf5ab468afa6d98c18b7678502") ==
+			    0);
 		}
 		if (strcmp(seeds[i].name, "valid-3-chunks") == 0)
 			CHECK(size == 2500);
@@ -531,18 +532,16 @@ done:
 	cw_secret_free(key);
 }
 
-const cw_test cw_tests[] = {
-	{ "golden_streams", test_golden_streams },
-	{ "round_trip_sizes", test_round_trip_sizes },
-	{ "golden_addresses", test_golden_addresses },
-	{ "addresses", test_addresses },
-	{ "bit_flips", test_bit_flips },
-	{ "truncation", test_truncation },
-	{ "reorder_and_splice", test_reorder_and_splice },
-	{ "header_fields", test_header_fields },
-	{ "max_size", test_max_size },
-	{ "progress", test_progress },
-	{ "pipe_input", test_pipe_input },
-	{ "write_corpus", test_write_corpus },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "golden_streams", test_golden_streams },
+	                     { "round_trip_sizes", test_round_trip_sizes },
+	                     { "golden_addresses", test_golden_addresses },
+	                     { "addresses", test_addresses },
+	                     { "bit_flips", test_bit_flips },
+	                     { "truncation", test_truncation },
+	                     { "reorder_and_splice", test_reorder_and_splice },
+	                     { "header_fields", test_header_fields },
+	                     { "max_size", test_max_size },
+	                     { "progress", test_progress },
+	                     { "pipe_input", test_pipe_input },
+	                     { "write_corpus", test_write_corpus },
+	                     CW_TESTS_END };

@@ -63,13 +63,13 @@ static void test_round_trip(void)
 	/* sealing appends; info_out may be NULL; a passphrase may hold any bytes */
 	CHECK_OK(cw_keystore_seal(&again, CW_KEYSTORE_DEVICE, k, "a\0b", 3, &cheap));
 	CHECK(again.len == 2 * CW_KEYSTORE_SIZE);
-	CHECK_OK(cw_keystore_open(&back, NULL, again.data + CW_KEYSTORE_SIZE, CW_KEYSTORE_SIZE,
-	                          "a\0b", 3, NULL));
+	CHECK_OK(
+	    cw_keystore_open(&back, NULL, again.data + CW_KEYSTORE_SIZE, CW_KEYSTORE_SIZE, "a\0b", 3, NULL));
 	cw_keys_free(back);
 	back = NULL;
-	CHECK_CODE(cw_keystore_open(&back, NULL, again.data + CW_KEYSTORE_SIZE, CW_KEYSTORE_SIZE,
-	                            "a", 1, NULL),
-	           CW_ELOCKED);
+	CHECK_CODE(
+	    cw_keystore_open(&back, NULL, again.data + CW_KEYSTORE_SIZE, CW_KEYSTORE_SIZE, "a", 1, NULL),
+	    CW_ELOCKED);
 	cw_keys_free(k);
 	cw_buf_dispose(&ks);
 	cw_buf_dispose(&again);
@@ -218,10 +218,9 @@ static void test_limits(void)
 		cw_store64(ks.data + OFF_MEM, bad_costs[i].memlimit);
 		fix_checksum(ks.data);
 		CHECK_CODE(cw_keystore_parse(&info, ks.data, ks.len), CW_EVERIFY);
-		CHECK_CODE(cw_keystore_open(&back, NULL, ks.data, ks.len, "p", 1, "/home/x"),
-		           CW_EVERIFY);
-		CHECK(strcmp(cw_error_last(),
-		             "/home/x: keystore is damaged (bad key-derivation limits)") == 0);
+		CHECK_CODE(cw_keystore_open(&back, NULL, ks.data, ks.len, "p", 1, "/home/x"), CW_EVERIFY);
+		CHECK(strcmp(cw_error_last(), "/home/x: keystore is damaged (bad key-derivation limits)") ==
+		      0);
 	}
 	CHECK(none.len == 0 && back == NULL);
 	/* the bounds themselves are accepted by the parser */
@@ -245,8 +244,8 @@ static void test_kinds_and_algorithms(void)
 		size_t off;
 		uint8_t value;
 	} edits[] = {
-		{ OFF_KIND, 0 }, { OFF_KIND, 4 },   { OFF_KIND, 255 }, { OFF_KDF, 0 },
-		{ OFF_KDF, 2 },  { OFF_KDF + 1, 0 }, { OFF_KDF + 1, 2 }, { OFF_VERSION, 0 },
+		{ OFF_KIND, 0 },    { OFF_KIND, 4 },    { OFF_KIND, 255 },  { OFF_KDF, 0 },
+		{ OFF_KDF, 2 },     { OFF_KDF + 1, 0 }, { OFF_KDF + 1, 2 }, { OFF_VERSION, 0 },
 		{ OFF_VERSION, 2 }, { 0, 'X' },
 	};
 	size_t i;
@@ -312,14 +311,12 @@ static void test_write_corpus(void)
 	cw_buf_dispose(&ks);
 }
 
-const cw_test cw_tests[] = {
-	{ "round trip", test_round_trip },
-	{ "wrong passphrase", test_wrong_passphrase },
-	{ "every bit flip", test_every_bit_flip },
-	{ "every byte tampered", test_every_byte_tampered },
-	{ "truncation and size", test_truncation_and_size },
-	{ "limits", test_limits },
-	{ "kinds and algorithms", test_kinds_and_algorithms },
-	{ "write corpus", test_write_corpus },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "round trip", test_round_trip },
+	                     { "wrong passphrase", test_wrong_passphrase },
+	                     { "every bit flip", test_every_bit_flip },
+	                     { "every byte tampered", test_every_byte_tampered },
+	                     { "truncation and size", test_truncation_and_size },
+	                     { "limits", test_limits },
+	                     { "kinds and algorithms", test_kinds_and_algorithms },
+	                     { "write corpus", test_write_corpus },
+	                     CW_TESTS_END };

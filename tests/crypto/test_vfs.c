@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char *const markers[] = { "MARKER-alpha-7f3c9e", "MARKER-bravo-91ad44",
-	                                    "MARKER-charlie-0b2e17" };
+	                               "MARKER-charlie-0b2e17" };
 #define NMARKERS 3
 
 /* ---- helpers ---- */
@@ -245,8 +245,8 @@ static int insert_rows(sqlite3 *db, int from, int to, int size)
 	sqlite3_stmt *st = NULL;
 	int i, rc;
 
-	rc = sqlite3_prepare_v2(db, "INSERT INTO t(id, tag, body) VALUES(?1, ?2, zeroblob(?3))", -1,
-	                        &st, NULL);
+	rc = sqlite3_prepare_v2(db, "INSERT INTO t(id, tag, body) VALUES(?1, ?2, zeroblob(?3))", -1, &st,
+	                        NULL);
 	for (i = from; rc == SQLITE_OK && i < to; i++) {
 		sqlite3_bind_int(st, 1, i);
 		sqlite3_bind_text(st, 2, markers[i % NMARKERS], -1, SQLITE_STATIC);
@@ -309,8 +309,8 @@ static void round_trip(const char *journal_mode_sql)
 	CHECK(integrity_ok(db));
 	/* temporary files go through the VFS too */
 	CHECK(exec(db, "PRAGMA temp_store=FILE; PRAGMA cache_size=20") == SQLITE_OK);
-	CHECK(query_int(db, "SELECT count(*) FROM (SELECT body || randomblob(10) FROM t ORDER BY 1)",
-	                &n) == SQLITE_OK &&
+	CHECK(query_int(db, "SELECT count(*) FROM (SELECT body || randomblob(10) FROM t ORDER BY 1)", &n) ==
+	          SQLITE_OK &&
 	      n == 900);
 	CHECK(sqlite3_close(db) == SQLITE_OK);
 
@@ -358,8 +358,8 @@ static void test_refuses_without_reserve(void)
 	sqlite3 *db = NULL;
 
 	path_in(path, sizeof(path), dir, "store.db");
-	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	                      cw_vfs_name(v)) == SQLITE_OK);
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, cw_vfs_name(v)) ==
+	      SQLITE_OK);
 	sqlite3_extended_result_codes(db, 1);
 	CHECK(exec(db, "PRAGMA journal_mode=DELETE") == SQLITE_OK);
 	CHECK(exec(db, "CREATE TABLE t(x)") == SQLITE_IOERR_WRITE);
@@ -432,8 +432,7 @@ static void test_sqlite3_shell_refuses(void)
 		cw_vfs_free(v);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "/usr/bin/sqlite3 '%s' 'SELECT count(*) FROM sqlite_schema' 2>&1",
-	         path);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/sqlite3 '%s' 'SELECT count(*) FROM sqlite_schema' 2>&1", path);
 	CHECK((p = popen(cmd, "r")) != NULL);
 	if (p) {
 		n = fread(out, 1, sizeof(out) - 1, p);
@@ -615,7 +614,7 @@ static int make_wal(const char *path, cw_vfs *v)
 }
 
 #define WAL_UNIT (24 + CW_VFS_PAGE_SIZE + CW_VFS_RESERVE)
-#define WAL_FRAME_AT(k) (32 + CW_VFS_RESERVE + ((long)(k) - 1) * WAL_UNIT)
+#define WAL_FRAME_AT(k) (32 + CW_VFS_RESERVE + ((long)(k)-1) * WAL_UNIT)
 
 static void test_wal_frame_flip(void)
 {
@@ -711,8 +710,8 @@ static uint32_t frame_pgno(const uint8_t *wal, long k, const uint8_t key[32], ui
 	for (i = 0; i < 8; i++)
 		ad[1 + i] = (uint8_t)((uint64_t)k >> (8 * i));
 	memcpy(ad + 9, wal + FRAME_PAGE_AT(k) + PAGE_DATA, CW_VFS_RESERVE);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(hdr, NULL, fr, 24, fr + 48, ad,
-	                                                        sizeof(ad), fr + 24, key) != 0)
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(hdr, NULL, fr, 24, fr + 48, ad, sizeof(ad),
+	                                                        fr + 24, key) != 0)
 		return 0;
 	return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 }
@@ -722,12 +721,11 @@ static uint32_t frame_pgno(const uint8_t *wal, long k, const uint8_t key[32], ui
 static int page_decrypt(uint8_t *out, const uint8_t *page, uint32_t pgno, const uint8_t key[32])
 {
 	uint8_t ad[5] = { 'D', (uint8_t)pgno, (uint8_t)(pgno >> 8), (uint8_t)(pgno >> 16),
-		              (uint8_t)(pgno >> 24) };
+		          (uint8_t)(pgno >> 24) };
 
 	memset(out, 0, CW_VFS_PAGE_SIZE);
 	return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-	    out, NULL, page, PAGE_DATA, page + PAGE_DATA + 24, ad, sizeof(ad), page + PAGE_DATA,
-	    key);
+	    out, NULL, page, PAGE_DATA, page + PAGE_DATA + 24, ad, sizeof(ad), page + PAGE_DATA, key);
 }
 
 static long wal_frames(const char *wal)
@@ -1077,23 +1075,22 @@ static void test_hot_journal(void)
 	cw_vfs_free(v);
 }
 
-const cw_test cw_tests[] = {
-	{ "round trip, WAL", test_round_trip_wal },
-	{ "round trip, rollback journal", test_round_trip_delete },
-	{ "unique names, key length", test_names_are_unique },
-	{ "refuses a database without reserved bytes", test_refuses_without_reserve },
-	{ "no plaintext on disk", test_no_plaintext_on_disk },
-	{ "sqlite3 shell refuses the file", test_sqlite3_shell_refuses },
-	{ "wrong key fails on page 1", test_wrong_key },
-	{ "every bit of a page", test_every_bit_of_a_page },
-	{ "swapped pages", test_swapped_pages },
-	{ "truncated mid-page", test_truncated_mid_page },
-	{ "WAL frame and header flips", test_wal_frame_flip },
-	{ "WAL torn tail", test_wal_torn_tail },
-	{ "WAL frame format, checkpoint copies pages", test_wal_format_and_checkpoint },
-	{ "WAL frames, headers and pages mixed up", test_wal_mixups },
-	{ "WAL written by a second connection", test_wal_second_writer },
-	{ "WAL frame flipped under the connection that wrote it", test_wal_flip_under_writer },
-	{ "hot journal, and a flipped journal block", test_hot_journal },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "round trip, WAL", test_round_trip_wal },
+	                     { "round trip, rollback journal", test_round_trip_delete },
+	                     { "unique names, key length", test_names_are_unique },
+	                     { "refuses a database without reserved bytes", test_refuses_without_reserve },
+	                     { "no plaintext on disk", test_no_plaintext_on_disk },
+	                     { "sqlite3 shell refuses the file", test_sqlite3_shell_refuses },
+	                     { "wrong key fails on page 1", test_wrong_key },
+	                     { "every bit of a page", test_every_bit_of_a_page },
+	                     { "swapped pages", test_swapped_pages },
+	                     { "truncated mid-page", test_truncated_mid_page },
+	                     { "WAL frame and header flips", test_wal_frame_flip },
+	                     { "WAL torn tail", test_wal_torn_tail },
+	                     { "WAL frame format, checkpoint copies pages", test_wal_format_and_checkpoint },
+	                     { "WAL frames, headers and pages mixed up", test_wal_mixups },
+	                     { "WAL written by a second connection", test_wal_second_writer },
+	                     { "WAL frame flipped under the connection that wrote it",
+	                       test_wal_flip_under_writer },
+	                     { "hot journal, and a flipped journal block", test_hot_journal },
+	                     CW_TESTS_END };

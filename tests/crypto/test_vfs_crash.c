@@ -77,8 +77,8 @@ static void writer(const char *path, const cw_vfs *v, int wal, int fd)
 	sqlite3_finalize(max);
 	if (sqlite3_prepare_v2(db, "INSERT INTO log VALUES(?1, randomblob(?2))", -1, &ins, NULL) !=
 	        SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO churn VALUES(?1, randomblob(?2))", -1,
-	                       &churn, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO churn VALUES(?1, randomblob(?2))", -1, &churn,
+	                       NULL) != SQLITE_OK)
 		_exit(3);
 	for (;;) {
 		int j, big;
@@ -123,8 +123,7 @@ static int check_store(const char *path, cw_vfs *v, int wal, const int64_t *seqs
 	 * new generations overwrite stale frames */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+	    sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
 		fprintf(stderr, "  integrity_check: %s (%s)\n",
 		        st && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "",
 		        cw_vfs_failure(v) ? cw_vfs_failure(v) : sqlite3_errmsg(db));
@@ -132,8 +131,7 @@ static int check_store(const char *path, cw_vfs *v, int wal, const int64_t *seqs
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM log WHERE seq = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM log WHERE seq = ?1", -1, &st, NULL) != SQLITE_OK)
 		goto done;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, seqs[i]);
@@ -242,8 +240,8 @@ static void crash_loop(int wal)
 	}
 	CHECK(early == 0);
 	CHECK(nseqs > (size_t)kills); /* the writers did get work done */
-	printf("  %s: %d kills, %zu transactions confirmed, %lds\n", wal ? "WAL" : "rollback", kills,
-	       nseqs, (long)(time(NULL) - started));
+	printf("  %s: %d kills, %zu transactions confirmed, %lds\n", wal ? "WAL" : "rollback", kills, nseqs,
+	       (long)(time(NULL) - started));
 done:
 	free(seqs);
 	cw_vfs_free(v);
@@ -260,8 +258,6 @@ static void test_kill_rollback(void)
 	crash_loop(0);
 }
 
-const cw_test cw_tests[] = {
-	{ "kill -9 in WAL mode", test_kill_wal },
-	{ "kill -9 in rollback-journal mode", test_kill_rollback },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "kill -9 in WAL mode", test_kill_wal },
+	                     { "kill -9 in rollback-journal mode", test_kill_rollback },
+	                     CW_TESTS_END };

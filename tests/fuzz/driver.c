@@ -19,8 +19,7 @@ static int run_file(const char *path)
 	uint8_t *data = NULL;
 	long size;
 
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
 		perror(path);
 		if (f)
 			fclose(f);

@@ -36,10 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (size != CW_KEYSTORE_SIZE || info.kind < CW_KEYSTORE_DEVICE ||
-	    info.kind > CW_KEYSTORE_DOCTOR || info.cost.opslimit < CW_KDF_OPS_MIN ||
-	    info.cost.opslimit > CW_KDF_OPS_MAX || info.cost.memlimit < CW_KDF_MEM_MIN ||
-	    info.cost.memlimit > CW_KDF_MEM_MAX)
+	if (size != CW_KEYSTORE_SIZE || info.kind < CW_KEYSTORE_DEVICE || info.kind > CW_KEYSTORE_DOCTOR ||
+	    info.cost.opslimit < CW_KDF_OPS_MIN || info.cost.opslimit > CW_KDF_OPS_MAX ||
+	    info.cost.memlimit < CW_KDF_MEM_MIN || info.cost.memlimit > CW_KDF_MEM_MAX)
 		abort();
 	if (info.cost.opslimit != CW_KDF_OPS_MIN || info.cost.memlimit != CW_KDF_MEM_MIN)
 		return 0;

@@ -90,8 +90,7 @@ static cw_view_entity *tc_add(cw_kind kind, ...)
 	e->fields = T.f[i];
 	e->id[0] = (uint8_t)kind;
 	e->id[15] = (uint8_t)i;
-	snprintf(e->hex, sizeof(e->hex), "%02x0000000000000000000000000000%02x", (unsigned)kind,
-	         (unsigned)i);
+	snprintf(e->hex, sizeof(e->hex), "%02x0000000000000000000000000000%02x", (unsigned)kind, (unsigned)i);
 	e->created_hlc = (uint64_t)((NOW - 30 * 86400 + (int64_t)i) * 1000) << 16;
 	va_start(ap, kind);
 	while ((name = va_arg(ap, const char *)) != NULL)
@@ -119,8 +118,8 @@ static cw_view_entity *empty_case(void)
 }
 
 /* Handles on the base case's items. */
-static cw_view_entity *B_case, *B_out, *B_ret, *B_stay, *B_consult, *B_surgery, *B_followup,
-	*B_proc, *B_visa, *B_est, *B_chg, *B_task, *B_note;
+static cw_view_entity *B_case, *B_out, *B_ret, *B_stay, *B_consult, *B_surgery, *B_followup, *B_proc, *B_visa,
+    *B_est, *B_chg, *B_task, *B_note;
 
 /* A well-planned case: no warnings. Lands 2026-03-14 14:40 (+03:00),
  * surgery 2026-03-16, 7 days of recovery, follow-up 2026-03-23, flies home
@@ -135,31 +134,29 @@ static void base_case(void)
 	tc_set(B_case, "passport_expiry", "2030-01-01");
 	B_proc = tc_add(CW_KIND_PROCEDURE, "name", "Rhinoplasty", "date", "2026-03-16", "surgeon",
 	                "Dr. Aydin", NULL);
-	B_consult = tc_add(CW_KIND_APPOINTMENT, "kind", "consultation", "provider", "Dr. Aydin",
-	                   "start", "2026-03-15T10:00+03:00", "end", "2026-03-15T11:00+03:00", NULL);
-	B_surgery = tc_add(CW_KIND_APPOINTMENT, "kind", "surgery", "provider", "Dr. Aydin",
-	                   "location", "Memorial Sisli", "start", "2026-03-16T08:00+03:00", "end",
+	B_consult = tc_add(CW_KIND_APPOINTMENT, "kind", "consultation", "provider", "Dr. Aydin", "start",
+	                   "2026-03-15T10:00+03:00", "end", "2026-03-15T11:00+03:00", NULL);
+	B_surgery = tc_add(CW_KIND_APPOINTMENT, "kind", "surgery", "provider", "Dr. Aydin", "location",
+	                   "Memorial Sisli", "start", "2026-03-16T08:00+03:00", "end",
 	                   "2026-03-16T12:00+03:00", NULL);
-	B_followup = tc_add(CW_KIND_APPOINTMENT, "kind", "follow-up", "provider", "Dr. Aydin",
-	                    "start", "2026-03-23T10:00+03:00", NULL);
+	B_followup = tc_add(CW_KIND_APPOINTMENT, "kind", "follow-up", "provider", "Dr. Aydin", "start",
+	                    "2026-03-23T10:00+03:00", NULL);
 	B_out = tc_add(CW_KIND_FLIGHT, "number", "TK1588", "from", "FRA", "to", "IST", "depart",
-	               "2026-03-14T10:00+01:00", "arrive", "2026-03-14T14:40+03:00", "direction",
-	               "outbound", NULL);
+	               "2026-03-14T10:00+01:00", "arrive", "2026-03-14T14:40+03:00", "direction", "outbound",
+	               NULL);
 	B_ret = tc_add(CW_KIND_FLIGHT, "number", "TK1980", "from", "IST", "to", "FRA", "depart",
-	               "2026-03-26T09:00+03:00", "arrive", "2026-03-26T11:00+01:00", "direction",
-	               "return", NULL);
+	               "2026-03-26T09:00+03:00", "arrive", "2026-03-26T11:00+01:00", "direction", "return",
+	               NULL);
 	B_stay = tc_add(CW_KIND_STAY, "hotel", "Hotel Pera", "check_in", "2026-03-14", "check_out",
 	                "2026-03-26", NULL);
-	B_visa = tc_add(CW_KIND_VISA, "type", "medical", "valid_to", "2026-04-10", "status",
-	                "granted", NULL);
-	B_est = tc_add(CW_KIND_COST, "type", "estimate", "amount", "5000.00", "currency", "EUR",
-	               NULL);
+	B_visa = tc_add(CW_KIND_VISA, "type", "medical", "valid_to", "2026-04-10", "status", "granted", NULL);
+	B_est = tc_add(CW_KIND_COST, "type", "estimate", "amount", "5000.00", "currency", "EUR", NULL);
 	B_chg = tc_add(CW_KIND_COST, "type", "charge", "amount", "5200.00", "currency", "EUR", NULL);
 	tc_add(CW_KIND_COST, "type", "payment", "amount", "9000.00", "currency", "EUR", NULL);
 	B_note = tc_add(CW_KIND_NOTE, "channel", "call", "text", "Confirmed the dates.", NULL);
 	set_created(B_note, NOW - 2 * 86400);
-	B_task = tc_add(CW_KIND_TASK, "text", "Send flight details to the family", "due",
-	                "2026-03-12", "done", "no", NULL);
+	B_task = tc_add(CW_KIND_TASK, "text", "Send flight details to the family", "due", "2026-03-12",
+	                "done", "no", NULL);
 }
 
 /* --- running the checks -------------------------------------------------- */
@@ -343,7 +340,8 @@ static void test_overlapping_appointments(void)
 	tc_set(d, "start", "2026-03-15T08:30+01:00");
 	run();
 	CHECK(count("overlapping-appointments") == 1);
-	CHECK(says(find("overlapping-appointments"), "at Lab 2 (2026-03-15 08:30-09:30 (+01:00), no end set"));
+	CHECK(
+	    says(find("overlapping-appointments"), "at Lab 2 (2026-03-15 08:30-09:30 (+01:00), no end set"));
 	/* across midnight */
 	tc_set(d, "start", "2026-03-15T23:30+03:00");
 	tc_set(d, "end", "2026-03-16T00:30+03:00");
@@ -487,8 +485,8 @@ static void test_stay_gap(void)
 
 	base_case();
 	tc_set(B_stay, "check_out", "2026-03-18");
-	tc_add(CW_KIND_STAY, "hotel", "Recovery Suites", "check_in", "2026-03-20", "check_out",
-	       "2026-03-26", NULL);
+	tc_add(CW_KIND_STAY, "hotel", "Recovery Suites", "check_in", "2026-03-20", "check_out", "2026-03-26",
+	       NULL);
 	run();
 	CHECK(count("stay-gap") == 1);
 	CHECK(count("checkout-before-flight") == 0);
@@ -504,8 +502,8 @@ static void test_stay_gap(void)
 	CHECK(count("stay-gap") == 1);
 	CHECK(says(find("stay-gap"), "for the night of 2026-03-14, between"));
 	/* overlapping stays cover */
-	tc_add(CW_KIND_STAY, "hotel", "Airport Inn", "check_in", "2026-03-13", "check_out",
-	       "2026-03-16", NULL);
+	tc_add(CW_KIND_STAY, "hotel", "Airport Inn", "check_in", "2026-03-13", "check_out", "2026-03-16",
+	       NULL);
 	run();
 	CHECK(count("stay-gap") == 0);
 	/* no stay at all */
@@ -639,14 +637,12 @@ static void test_interpreter_not_booked(void)
 	           "The patient needs an interpreter (speaks Arabic, French) but no appointment or "
 	           "task mentions one"));
 
-	t = tc_add(CW_KIND_TASK, "text", "Book an INTERPRETER for the consultation", "done", "yes",
-	           NULL);
+	t = tc_add(CW_KIND_TASK, "text", "Book an INTERPRETER for the consultation", "done", "yes", NULL);
 	run();
 	CHECK(count("interpreter-not-booked") == 0);
 	t->removed = 1;
-	a = tc_add(CW_KIND_APPOINTMENT, "kind", "consultation", "provider", "Dr. Aydin",
-	           "location", "Memorial Sisli, interpreters' desk", "start",
-	           "2026-03-17T10:00+03:00", NULL);
+	a = tc_add(CW_KIND_APPOINTMENT, "kind", "consultation", "provider", "Dr. Aydin", "location",
+	           "Memorial Sisli, interpreters' desk", "start", "2026-03-17T10:00+03:00", NULL);
 	run();
 	CHECK(count("interpreter-not-booked") == 0);
 	tc_set(a, "status", "cancelled");
@@ -706,15 +702,11 @@ static void test_cost_over_estimate(void)
 
 	/* sums that would overflow are skipped, huge ones compare exactly */
 	base_case();
-	tc_add(CW_KIND_COST, "type", "charge", "amount", "90000000000000000.00", "currency", "USD",
-	       NULL);
-	tc_add(CW_KIND_COST, "type", "charge", "amount", "90000000000000000.00", "currency", "USD",
-	       NULL);
+	tc_add(CW_KIND_COST, "type", "charge", "amount", "90000000000000000.00", "currency", "USD", NULL);
+	tc_add(CW_KIND_COST, "type", "charge", "amount", "90000000000000000.00", "currency", "USD", NULL);
 	tc_add(CW_KIND_COST, "type", "estimate", "amount", "1.00", "currency", "USD", NULL);
-	tc_add(CW_KIND_COST, "type", "estimate", "amount", "80000000000000000.00", "currency", "GBP",
-	       NULL);
-	tc_add(CW_KIND_COST, "type", "charge", "amount", "88000000000000000.00", "currency", "GBP",
-	       NULL);
+	tc_add(CW_KIND_COST, "type", "estimate", "amount", "80000000000000000.00", "currency", "GBP", NULL);
+	tc_add(CW_KIND_COST, "type", "charge", "amount", "88000000000000000.00", "currency", "GBP", NULL);
 	run();
 	CHECK(count("cost-over-estimate") == 0);
 	S.cost_tolerance_pct = 9;
@@ -733,8 +725,8 @@ static void test_task_overdue(void)
 	cw_view_entity *t;
 
 	base_case();
-	t = tc_add(CW_KIND_TASK, "text", "Send the lab results to Dr. Aydin", "owner", "Selin",
-	           "due", "2026-03-07", NULL);
+	t = tc_add(CW_KIND_TASK, "text", "Send the lab results to Dr. Aydin", "owner", "Selin", "due",
+	           "2026-03-07", NULL);
 	run();
 	CHECK(count("task-overdue") == 1);
 	w = find("task-overdue");
@@ -879,7 +871,8 @@ static void test_garbage_values(void)
 	tc_add(CW_KIND_NOTE, "channel", "pigeon", NULL);
 	run();
 	CHECK(count("overlapping-appointments") == 1); /* the one with no kind, at 10:00 */
-	CHECK(says(find("overlapping-appointments"), "overlaps the appointment (2026-03-15 10:00-11:00 (+03:00), no end set"));
+	CHECK(says(find("overlapping-appointments"),
+	           "overlaps the appointment (2026-03-15 10:00-11:00 (+03:00), no end set"));
 	CHECK(count("surgery-before-arrival") + count("flight-in-recovery") +
 	          count("checkout-before-flight") + count("stay-gap") + count("visa-expires") +
 	          count("passport-expires") + count("cost-over-estimate") + count("task-overdue") ==
@@ -904,32 +897,30 @@ static void test_garbage_values(void)
 		memcpy(longname + i, "\xc3\xbc", 2); /* ü */
 	longname[i] = '\0';
 	tc_set(B_consult, "provider", longname);
-	tc_add(CW_KIND_APPOINTMENT, "kind", "diagnostic", "provider", longname, "location", longname,
-	       "start", "2026-03-15T10:30+03:00", NULL);
+	tc_add(CW_KIND_APPOINTMENT, "kind", "diagnostic", "provider", longname, "location", longname, "start",
+	       "2026-03-15T10:30+03:00", NULL);
 	run(); /* run() checks every message is valid UTF-8 */
 	CHECK(count("overlapping-appointments") == 1);
 	done();
 }
 
-const cw_test cw_tests[] = {
-	{ "clean_case", test_clean_case },
-	{ "bad_arguments", test_bad_arguments },
-	{ "defaults", test_defaults },
-	{ "surgery_before_arrival", test_surgery_before_arrival },
-	{ "overlapping_appointments", test_overlapping_appointments },
-	{ "flight_in_recovery", test_flight_in_recovery },
-	{ "flight_before_follow_up", test_flight_before_follow_up },
-	{ "checkout_before_flight", test_checkout_before_flight },
-	{ "stay_gap", test_stay_gap },
-	{ "visa_expires", test_visa_expires },
-	{ "passport_expires", test_passport_expires },
-	{ "surgery_without_consent", test_surgery_without_consent },
-	{ "interpreter_not_booked", test_interpreter_not_booked },
-	{ "cost_over_estimate", test_cost_over_estimate },
-	{ "task_overdue", test_task_overdue },
-	{ "booked_no_contact", test_booked_no_contact },
-	{ "order_and_determinism", test_order_and_determinism },
-	{ "cap", test_cap },
-	{ "garbage_values", test_garbage_values },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "clean_case", test_clean_case },
+	                     { "bad_arguments", test_bad_arguments },
+	                     { "defaults", test_defaults },
+	                     { "surgery_before_arrival", test_surgery_before_arrival },
+	                     { "overlapping_appointments", test_overlapping_appointments },
+	                     { "flight_in_recovery", test_flight_in_recovery },
+	                     { "flight_before_follow_up", test_flight_before_follow_up },
+	                     { "checkout_before_flight", test_checkout_before_flight },
+	                     { "stay_gap", test_stay_gap },
+	                     { "visa_expires", test_visa_expires },
+	                     { "passport_expires", test_passport_expires },
+	                     { "surgery_without_consent", test_surgery_without_consent },
+	                     { "interpreter_not_booked", test_interpreter_not_booked },
+	                     { "cost_over_estimate", test_cost_over_estimate },
+	                     { "task_overdue", test_task_overdue },
+	                     { "booked_no_contact", test_booked_no_contact },
+	                     { "order_and_determinism", test_order_and_determinism },
+	                     { "cap", test_cap },
+	                     { "garbage_values", test_garbage_values },
+	                     CW_TESTS_END };

@@ -174,8 +174,7 @@ static void test_round_trip(void)
 	}
 	/* the layout: DIR/docs/<2 hex>/<62 hex>, nothing else left behind */
 	{
-		char address[CW_DOCS_ADDRESS_LEN + 1], two[3], *docs = join(home, "docs"), *shard,
-		                                           *path;
+		char address[CW_DOCS_ADDRESS_LEN + 1], two[3], *docs = join(home, "docs"), *shard, *path;
 		uint64_t size;
 
 		CHECK_OK(cw_docs_add(address, &size, home, key, src, NULL, NULL));
@@ -199,8 +198,7 @@ static void test_round_trip(void)
 static void test_dedup_and_keys(void)
 {
 	const char *dir = cw_test_tmpdir();
-	char *home = join(dir, "home"), *a = join(dir, "a"), *b = join(dir, "b"),
-	     *docs = join(home, "docs");
+	char *home = join(dir, "home"), *a = join(dir, "a"), *b = join(dir, "b"), *docs = join(home, "docs");
 	char addr1[65], addr2[65], addr3[65], two[3];
 	cw_secret *k1 = key_of(1), *k2 = key_of(2);
 	uint64_t size;
@@ -258,7 +256,7 @@ static void test_bit_flips(void)
 	len = file_size(path);
 	for (i = 0; i < HDR; i += 3)
 		positions[n++] = (long long)i; /* header: magic .. secretstream header */
-	positions[n++] = HDR;              /* first chunk: tag byte */
+	positions[n++] = HDR;                  /* first chunk: tag byte */
 	positions[n++] = HDR + 1;
 	positions[n++] = HDR + 1000;
 	positions[n++] = HDR + CHUNK + OVER - 1; /* first chunk: MAC */
@@ -318,8 +316,7 @@ static void test_damaged_files(void)
 
 	/* truncated at a few places, including right after the last full chunk */
 	{
-		static const long long cuts[] = { 0, 5, 20, HDR, HDR + 100, HDR + 3 * (CHUNK + OVER),
-		                                  -1 };
+		static const long long cuts[] = { 0, 5, 20, HDR, HDR + 100, HDR + 3 * (CHUNK + OVER), -1 };
 		size_t i;
 
 		for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
@@ -485,8 +482,8 @@ static void test_cleanup(void)
 
 /* Peak resident memory (KiB) of a child that adds src (mode 0) or gets
  * address to dst (mode 1), or touches `touch` bytes (mode 2, the control). */
-static long child_peak_kb(int mode, const char *home, const cw_secret *key, const char *arg,
-                          const char *dst, size_t touch)
+static long child_peak_kb(int mode, const char *home, const cw_secret *key, const char *arg, const char *dst,
+                          size_t touch)
 {
 	struct rusage ru;
 	int status = 0;
@@ -558,8 +555,8 @@ static void test_peak_memory(void)
 	control = child_peak_kb(2, home, key, NULL, NULL, (size_t)big);
 	printf("  peak RSS (KiB): add 1 B %ld, add 5 MB %ld (+%ld); get 1 B %ld, get 5 MB %ld "
 	       "(+%ld); control: touch 4 KiB %ld, touch 5 MB %ld (+%ld)\n",
-	       add_small, add_large, add_large - add_small, get_small, get_large,
-	       get_large - get_small, base, control, control - base);
+	       add_small, add_large, add_large - add_small, get_small, get_large, get_large - get_small, base,
+	       control, control - base);
 	CHECK(add_small > 0 && add_large > 0 && get_small > 0 && get_large > 0);
 	CHECK(add_large - add_small < 1024);
 	CHECK(get_large - get_small < 1024);
@@ -572,14 +569,12 @@ static void test_peak_memory(void)
 	cw_secret_free(key);
 }
 
-const cw_test cw_tests[] = {
-	{ "peak_memory", test_peak_memory },
-	{ "round_trip", test_round_trip },
-	{ "dedup_and_keys", test_dedup_and_keys },
-	{ "bit_flips", test_bit_flips },
-	{ "damaged_files", test_damaged_files },
-	{ "bad_addresses", test_bad_addresses },
-	{ "bad_sources", test_bad_sources },
-	{ "cleanup", test_cleanup },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "peak_memory", test_peak_memory },
+	                     { "round_trip", test_round_trip },
+	                     { "dedup_and_keys", test_dedup_and_keys },
+	                     { "bit_flips", test_bit_flips },
+	                     { "damaged_files", test_damaged_files },
+	                     { "bad_addresses", test_bad_addresses },
+	                     { "bad_sources", test_bad_sources },
+	                     { "cleanup", test_cleanup },
+	                     CW_TESTS_END };

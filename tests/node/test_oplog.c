@@ -131,9 +131,9 @@ static void sync_pair(cw_store *a, cw_store *b, const cw_keyring *kr)
 
 /* The simulation's own knowledge, independent of the ops' bytes. */
 typedef struct {
-	int node, seq;          /* author index and its op number */
-	int vc[NODES];          /* what the author knew when writing (incl. itself) */
-	int item;               /* 0 = the case itself, 1.. = an item */
+	int node, seq; /* author index and its op number */
+	int vc[NODES]; /* what the author knew when writing (incl. itself) */
+	int item;      /* 0 = the case itself, 1.. = an item */
 	char field[16];
 	char value[8];
 	int remove;
@@ -220,7 +220,8 @@ static void test_property(void)
 				snprintf(s->field, sizeof(s->field), "%s", fields[rnd(3)]);
 				snprintf(s->value, sizeof(s->value), "%u", rnd(3));
 				kv.name = s->field;
-				kv.value = strcmp(s->field, "phone") == 0 ? values[s->value[0] - '0'] : s->value;
+				kv.value = strcmp(s->field, "phone") == 0 ? values[s->value[0] - '0']
+				                                          : s->value;
 				CHECK_OK(cw_case_set(node[a], keys[a], case_id, &kv, 1));
 			} else {
 				cw_kv kv;
@@ -229,7 +230,9 @@ static void test_property(void)
 				snprintf(s->value, sizeof(s->value), "%u", rnd(3));
 				kv.name = s->field;
 				kv.value = strcmp(s->field, "due") == 0
-				               ? (s->value[0] == '0' ? "2026-03-01" : s->value[0] == '1' ? "2026-03-02" : "2026-03-03")
+				               ? (s->value[0] == '0'   ? "2026-03-01"
+				                  : s->value[0] == '1' ? "2026-03-02"
+				                                       : "2026-03-03")
 				               : s->value;
 				CHECK_OK(cw_case_update(node[a], keys[a], case_id, items[item], &kv, 1));
 			}
@@ -250,7 +253,10 @@ static void test_property(void)
 	/* the oracle's conflicts: per (item, field), frontier with two values */
 	for (i = 0; i <= ITEMS; i++) {
 		for (k = 0; k < 4; k++) {
-			const char *fname = i == 0 ? (k < 3 ? fields[k] : NULL) : (k == 0 ? "owner" : k == 1 ? "due" : NULL);
+			const char *fname = i == 0 ? (k < 3 ? fields[k] : NULL)
+			                           : (k == 0   ? "owner"
+			                              : k == 1 ? "due"
+			                                       : NULL);
 			const sim_op *front[MAXOPS];
 			size_t nf = 0;
 			int differ = 0;
@@ -265,7 +271,8 @@ static void test_property(void)
 					continue;
 				for (m = 0; m < nsim; m++)
 					if (m != j && !sim[m].remove && sim[m].item == (int)i &&
-					    strcmp(sim[m].field, fname) == 0 && sim_precedes(&sim[j], &sim[m]))
+					    strcmp(sim[m].field, fname) == 0 &&
+					    sim_precedes(&sim[j], &sim[m]))
 						dominated = 1;
 				if (!dominated)
 					front[nf++] = &sim[j];
@@ -284,8 +291,8 @@ static void test_property(void)
 			got_conflicts = sqlite3_column_int(stmt, 0);
 		sqlite3_finalize(stmt);
 	}
-	fprintf(stderr, "  %zu ops by %d authors, %d conflicts expected, %d found\n", nsim + 1 + ITEMS,
-	        NODES, expected_conflicts, got_conflicts);
+	fprintf(stderr, "  %zu ops by %d authors, %d conflicts expected, %d found\n", nsim + 1 + ITEMS, NODES,
+	        expected_conflicts, got_conflicts);
 	CHECK(got_conflicts == expected_conflicts);
 	CHECK(expected_conflicts > 0); /* the simulation did make concurrent writes */
 
@@ -486,7 +493,7 @@ static void test_validation(void)
 	uint8_t case_id[CW_ID_BYTES];
 	cw_kv kv = { "name", "Sofia Rossi" };
 	cw_kv bad[] = { { "dob", "1961-02-30" }, { "nationality", "Italy" }, { "shoe_size", "41" },
-		            { "stage", "flying" }, { "recovery_days", "-3" }, { "email", "sofia@" } };
+		        { "stage", "flying" },   { "recovery_days", "-3" },  { "email", "sofia@" } };
 	cw_kv cost[] = { { "type", "charge" }, { "amount", "12.345" }, { "currency", "EUR" } };
 	cw_kv cur[] = { { "type", "charge" }, { "amount", "12" }, { "currency", "XYZ" } };
 	cw_kv appt[] = { { "kind", "surgery" }, { "start", "2026-03-14 09:30" } };
@@ -514,10 +521,8 @@ static void test_validation(void)
 	cw_keys_free(k);
 }
 
-const cw_test cw_tests[] = {
-	{ "property: any order, any grouping, same state", test_property },
-	{ "resolve settles a conflict everywhere", test_resolve_settles },
-	{ "tampering, strangers, waiting, equivocation", test_tamper_and_equivocation },
-	{ "validation writes nothing", test_validation },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "property: any order, any grouping, same state", test_property },
+	                     { "resolve settles a conflict everywhere", test_resolve_settles },
+	                     { "tampering, strangers, waiting, equivocation", test_tamper_and_equivocation },
+	                     { "validation writes nothing", test_validation },
+	                     CW_TESTS_END };

@@ -172,12 +172,10 @@ done:
 	free(path);
 }
 
-const cw_test cw_tests[] = {
-	{ "create and reopen", test_create_and_reopen },
-	{ "transactions", test_transactions },
-	{ "roster history is append-only", test_roster_history_append_only },
-	{ "verify, wrong key", test_verify_and_wrong_key },
-	{ "newer schema refused", test_newer_schema_refused },
-	{ "flipped page named", test_flipped_page_named },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "create and reopen", test_create_and_reopen },
+	                     { "transactions", test_transactions },
+	                     { "roster history is append-only", test_roster_history_append_only },
+	                     { "verify, wrong key", test_verify_and_wrong_key },
+	                     { "newer schema refused", test_newer_schema_refused },
+	                     { "flipped page named", test_flipped_page_named },
+	                     CW_TESTS_END };

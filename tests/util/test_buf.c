@@ -42,7 +42,10 @@ static void test_reader(void)
 	CHECK_CODE(cw_reader_u8(&r, (uint8_t *)&v16, "the thing"), CW_EINVALID);
 	CHECK(strstr(cw_error_last(), "the thing") != NULL);
 	/* a length that points past the end */
-	cw_reader_init(&r, "\xff\xff" "ab", 4);
+	cw_reader_init(&r,
+	               "\xff\xff"
+	               "ab",
+	               4);
 	CHECK_CODE(cw_reader_str16(&r, &s, &n, "x"), CW_EINVALID);
 	cw_buf_dispose(&b);
 }
@@ -64,18 +67,16 @@ static void test_utf8(void)
 {
 	CHECK(cw_utf8_valid((const uint8_t *)"Zoë Ñandú 日本", strlen("Zoë Ñandú 日本"), 0));
 	CHECK(!cw_utf8_valid((const uint8_t *)"a\xff", 2, 0));
-	CHECK(!cw_utf8_valid((const uint8_t *)"\xc0\x80", 2, 0));       /* overlong */
-	CHECK(!cw_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3, 0));   /* surrogate */
+	CHECK(!cw_utf8_valid((const uint8_t *)"\xc0\x80", 2, 0));     /* overlong */
+	CHECK(!cw_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3, 0)); /* surrogate */
 	CHECK(!cw_utf8_valid((const uint8_t *)"a\nb", 3, 0));
 	CHECK(cw_utf8_valid((const uint8_t *)"a\nb", 3, 1));
 	CHECK(!cw_utf8_valid((const uint8_t *)"a\0b", 3, 1));
-	CHECK(!cw_utf8_valid((const uint8_t *)"\xe6\x97", 2, 0));       /* cut short */
+	CHECK(!cw_utf8_valid((const uint8_t *)"\xe6\x97", 2, 0)); /* cut short */
 }
 
-const cw_test cw_tests[] = {
-	{ "buffer cap", test_cap },
-	{ "reader bounds", test_reader },
-	{ "hex", test_hex },
-	{ "utf8", test_utf8 },
-	CW_TESTS_END
-};
+const cw_test cw_tests[] = { { "buffer cap", test_cap },
+	                     { "reader bounds", test_reader },
+	                     { "hex", test_hex },
+	                     { "utf8", test_utf8 },
+	                     CW_TESTS_END };

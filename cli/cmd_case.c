@@ -889,14 +889,58 @@ int cmd_feedback(int argc, char **argv)
 
 /* --- check, agenda, conflicts, resolve, log ------------------------------------------- */
 
-typedef struct {
+/* `check` and `conflicts` run over one case or every case, printing lines or
+ * collecting one JSON array. */
+typedef struct per_case per_case;
+struct per_case {
 	cw_store *st;
-	cJSON *arr;
+	cJSON *arr; /* with --json */
 	size_t total;
 	cw_check_settings settings;
-} check_ctx;
+	int only_conflicted;
+	int (*one)(per_case *c, const uint8_t *case_id);
+};
 
-static int check_one(check_ctx *c, const uint8_t *case_id)
+static int per_case_each(const cw_case_summary *s, void *ctx)
+{
+	per_case *c = ctx;
+	uint8_t id[CW_ID_BYTES];
+
+	if (c->only_conflicted && s->conflicts == 0)
+		return CW_OK;
+	cw_hex_decode(id, CW_ID_BYTES, s->hex);
+	return c->one(c, id);
+}
+
+static int run_per_case(int argc, char **argv, per_case *c, const char *none)
+{
+	const char *pos[1];
+	size_t npos;
+	opened o;
+	int error;
+
+	memset(&o, 0, sizeof(o));
+	if ((error = cli_parse(argc, argv, NULL, 0, pos, 1, &npos)) < 0 ||
+	    (error = open_case(&o, npos ? pos[0] : NULL)) < 0)
+		goto done;
+	c->st = o.st;
+	c->arr = cli_g.json ? cJSON_CreateArray() : NULL;
+	error = npos ? c->one(c, o.case_id) : cw_case_list(o.st, NULL, NULL, per_case_each, c);
+	if (error < 0)
+		goto done;
+	if (c->arr) {
+		cli_json_print(c->arr);
+		c->arr = NULL;
+	} else if (c->total == 0) {
+		printf("%s\n", none);
+	}
+done:
+	cJSON_Delete(c->arr);
+	close_case(&o);
+	return error;
+}
+
+static int check_one(per_case *c, const uint8_t *case_id)
 {
 	cw_case_view *v = NULL;
 	cw_warning *w = NULL;
@@ -931,46 +975,14 @@ done:
 	return error;
 }
 
-static int check_each(const cw_case_summary *s, void *ctx)
-{
-	uint8_t id[CW_ID_BYTES];
-
-	cw_hex_decode(id, CW_ID_BYTES, s->hex);
-	return check_one(ctx, id);
-}
-
 int cmd_check(int argc, char **argv)
 {
-	const char *pos[1];
-	size_t npos;
-	opened o;
-	check_ctx c;
-	int error;
+	per_case c;
 
-	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
-	if ((error = cli_parse(argc, argv, NULL, 0, pos, 1, &npos)) < 0 ||
-	    (error = open_case(&o, npos ? pos[0] : NULL)) < 0)
-		goto done;
-	c.st = o.st;
-	c.arr = cli_g.json ? cJSON_CreateArray() : NULL;
+	c.one = check_one;
 	cw_check_defaults(&c.settings, (int64_t)time(NULL));
-	if (npos)
-		error = check_one(&c, o.case_id);
-	else
-		error = cw_case_list(o.st, NULL, NULL, check_each, &c);
-	if (error < 0)
-		goto done;
-	if (c.arr) {
-		cli_json_print(c.arr);
-		c.arr = NULL;
-	} else if (c.total == 0) {
-		printf("No warnings.\n");
-	}
-done:
-	cJSON_Delete(c.arr);
-	close_case(&o);
-	return error;
+	return run_per_case(argc, argv, &c, "No warnings.");
 }
 
 static int agenda_one(const cw_agenda_item *it, void *ctx)
@@ -1036,13 +1048,7 @@ done:
 	return error;
 }
 
-typedef struct {
-	cw_store *st;
-	cJSON *arr;
-	size_t total;
-} conflicts_ctx;
-
-static int conflicts_one(conflicts_ctx *c, const uint8_t *case_id)
+static int conflicts_one(per_case *c, const uint8_t *case_id)
 {
 	cw_case_view *v = NULL;
 	size_t i;
@@ -1061,44 +1067,14 @@ static int conflicts_one(conflicts_ctx *c, const uint8_t *case_id)
 	return CW_OK;
 }
 
-static int conflicts_each(const cw_case_summary *s, void *ctx)
-{
-	uint8_t id[CW_ID_BYTES];
-
-	if (s->conflicts == 0)
-		return CW_OK;
-	cw_hex_decode(id, CW_ID_BYTES, s->hex);
-	return conflicts_one(ctx, id);
-}
-
 int cmd_conflicts(int argc, char **argv)
 {
-	const char *pos[1];
-	size_t npos;
-	opened o;
-	conflicts_ctx c;
-	int error;
+	per_case c;
 
-	memset(&o, 0, sizeof(o));
 	memset(&c, 0, sizeof(c));
-	if ((error = cli_parse(argc, argv, NULL, 0, pos, 1, &npos)) < 0 ||
-	    (error = open_case(&o, npos ? pos[0] : NULL)) < 0)
-		goto done;
-	c.st = o.st;
-	c.arr = cli_g.json ? cJSON_CreateArray() : NULL;
-	error = npos ? conflicts_one(&c, o.case_id) : cw_case_list(o.st, NULL, NULL, conflicts_each, &c);
-	if (error < 0)
-		goto done;
-	if (c.arr) {
-		cli_json_print(c.arr);
-		c.arr = NULL;
-	} else if (c.total == 0) {
-		printf("No conflicts.\n");
-	}
-done:
-	cJSON_Delete(c.arr);
-	close_case(&o);
-	return error;
+	c.one = conflicts_one;
+	c.only_conflicted = 1;
+	return run_per_case(argc, argv, &c, "No conflicts.");
 }
 
 int cmd_resolve(int argc, char **argv)

@@ -104,6 +104,11 @@ expect 1 "no such case" -- c case show 0000ffff
 after=$(c --json case show "$P" | grep '"digest"')
 [ "$before" = "$after" ] && ok "refused input changed nothing" || bad "state changed"
 
+expect 0 "no conflicts on one node" -- c conflicts
+contains "$T/out" "No conflicts." "conflicts says there are none"
+expect 0 "conflicts --json" -- c --json conflicts
+expect 1 "resolve an unknown conflict" -- c resolve 0123456789abcdef --take x
+
 # the log and verify
 expect 0 "log" -- c log "$P"
 contains "$T/out" "Maria Schmidt" "log shows the change"

@@ -95,6 +95,11 @@ const char *cw_keys_id(const cw_keys *k)
 	return k->id;
 }
 
+const cw_secret *cw_keys__box_sk(const cw_keys *k)
+{
+	return k->box_sk;
+}
+
 int cw_keys_subkey(cw_secret **out, const cw_keys *k, cw_subkey_id id)
 {
 	cw_secret *s = NULL;

@@ -59,6 +59,10 @@ void cw_keys_hash(uint8_t out[CW_HASH_BYTES], const void *data, size_t len);
  * (first 16 bytes of BLAKE2b-256, hex, in groups). out: 40 bytes. */
 void cw_keys_fingerprint(char out[40], const uint8_t pk[CW_PK_BYTES]);
 
+/* The X25519 secret key, for crypto/ modules only (crypto/seal.c). Borrowed
+ * until cw_keys_free. */
+const cw_secret *cw_keys__box_sk(const cw_keys *k);
+
 void cw_keys_free(cw_keys *k);
 
 #endif

@@ -50,6 +50,8 @@ int cli_kdf_cost(cw_kdf_cost *out, const char *mem_mib, const char *passes);
 int cli_open_home(cw_home **out);
 /* The passphrase used for the last cli_open_home (borrowed), for the org key. */
 const cw_secret *cli_last_passphrase(void);
+/* Wipe and free it (main does, after every command). */
+void cli_forget_passphrase(void);
 
 /* Output: a human line unless --json/-q. */
 void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

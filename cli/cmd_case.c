@@ -477,14 +477,17 @@ static void show_money(const cw_case_view *v)
 		if (t[j].sum[slot] < INT64_MAX / 2 && minor < INT64_MAX / 2)
 			t[j].sum[slot] += minor;
 	}
-	for (j = 0; j < n; j++)
-		printf("  Totals %s: estimated %lld.%02lld, charged %lld.%02lld, paid %lld.%02lld, "
-		       "still owed %lld.%02lld\n",
-		       t[j].cur, (long long)(t[j].sum[0] / 100), (long long)(t[j].sum[0] % 100),
-		       (long long)(t[j].sum[1] / 100), (long long)(t[j].sum[1] % 100),
-		       (long long)(t[j].sum[2] / 100), (long long)(t[j].sum[2] % 100),
-		       (long long)((t[j].sum[1] - t[j].sum[2]) / 100),
-		       (long long)llabs((t[j].sum[1] - t[j].sum[2]) % 100));
+	for (j = 0; j < n; j++) {
+		int64_t owed = t[j].sum[1] - t[j].sum[2];
+
+		printf(
+		    "  Totals %s: estimated %lld.%02lld, charged %lld.%02lld, paid %lld.%02lld, still owed "
+		    "%s%lld.%02lld\n",
+		    t[j].cur, (long long)(t[j].sum[0] / 100), (long long)(t[j].sum[0] % 100),
+		    (long long)(t[j].sum[1] / 100), (long long)(t[j].sum[1] % 100),
+		    (long long)(t[j].sum[2] / 100), (long long)(t[j].sum[2] % 100), owed < 0 ? "-" : "",
+		    (long long)(llabs(owed) / 100), (long long)(llabs(owed) % 100));
+	}
 }
 
 static void show_text(const cw_case_view *v)

@@ -237,10 +237,12 @@ int cmd_verify(int argc, char **argv)
 	cli_say("changes      ok (%llu signed changes in %llu chains over %llu cases)",
 	        (unsigned long long)ops.ops, (unsigned long long)ops.chains, (unsigned long long)ops.cases);
 	if (rebuild) {
-		if ((error = cw_oplog_digest(before, cw_home_store(h), NULL)) < 0 ||
-		    (error = cw_store_begin(cw_home_store(h))) < 0)
+		/* inside one write transaction: nobody can change the store between
+		 * the digest before and the digest after */
+		if ((error = cw_store_begin(cw_home_store(h))) < 0)
 			goto done;
-		if ((error = cw_oplog_rebuild(cw_home_store(h))) < 0 ||
+		if ((error = cw_oplog_digest(before, cw_home_store(h), NULL)) < 0 ||
+		    (error = cw_oplog_rebuild(cw_home_store(h))) < 0 ||
 		    (error = cw_oplog_digest(after, cw_home_store(h), NULL)) < 0) {
 			cw_store_rollback(cw_home_store(h));
 			goto done;

@@ -280,6 +280,12 @@ const cw_secret *cli_last_passphrase(void)
 	return last_pass;
 }
 
+void cli_forget_passphrase(void)
+{
+	cw_secret_free(last_pass);
+	last_pass = NULL;
+}
+
 void cli_say(const char *fmt, ...)
 {
 	va_list ap;

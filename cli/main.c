@@ -126,6 +126,20 @@ static void usage_all(FILE *f)
 	           "4 verification failed, 5 waiting for earlier bundles.\n");
 }
 
+/* The error as one line: control characters (from values echoed back) become
+ * spaces, so a message never spans lines. */
+static void print_error(const char *msg)
+{
+	char line[600];
+	size_t i;
+
+	snprintf(line, sizeof(line), "%s", msg);
+	for (i = 0; line[i]; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = ' ';
+	fprintf(stderr, "caseway: %s\n", line);
+}
+
 static const command *find(const char *name)
 {
 	size_t i;
@@ -145,6 +159,11 @@ static int take_globals(int *argc, char **argv)
 		const char *a = argv[i];
 		const char **slot = NULL;
 
+		if (strcmp(a, "--") == 0) { /* the rest is the command's, untouched */
+			while (i < *argc)
+				argv[o++] = argv[i++];
+			break;
+		}
 		if (strcmp(a, "--json") == 0) {
 			cli_g.json = 1;
 			continue;
@@ -208,10 +227,12 @@ int main(int argc, char **argv)
 	}
 	if ((error = cw_secret_startup()) < 0)
 		goto fail;
-	if ((error = cmd->run(argc - 1, argv + 1)) < 0)
+	error = cmd->run(argc - 1, argv + 1);
+	cli_forget_passphrase();
+	if (error < 0)
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "caseway: %s\n", cw_error_last());
+	print_error(cw_error_last());
 	return exit_status(error);
 }

@@ -497,6 +497,12 @@ const uint8_t *cw_roster_prev(const cw_roster *r)
 	return r->prev;
 }
 
+const uint8_t *cw_roster_raw(const cw_roster *r, size_t *len_out)
+{
+	*len_out = r->len;
+	return r->bytes;
+}
+
 size_t cw_roster_count(const cw_roster *r)
 {
 	return r->count;

@@ -110,6 +110,8 @@ const char *cw_roster_org_name(const cw_roster *r);
 const uint8_t *cw_roster_hash(const cw_roster *r); /* BLAKE2b-256 of its bytes */
 const uint8_t *cw_roster_prev(const cw_roster *r);
 size_t cw_roster_count(const cw_roster *r);
+/* The roster's bytes exactly as parsed (borrowed until cw_roster_free). */
+const uint8_t *cw_roster_raw(const cw_roster *r, size_t *len_out);
 /* Entry i, borrowed until cw_roster_free (NULL when i >= count). */
 const cw_cert *cw_roster_cert(const cw_roster *r, size_t i);
 /* The raw bytes of entry i (for building the next roster), borrowed until

@@ -19,10 +19,13 @@ static const char sql_agenda[] =
     "  OR (e.kind=5 AND t.name IN ('check_in','check_out')) OR (e.kind=6 AND t.name='pickup')"
     "  OR (e.kind=12 AND t.name='due'))"
     " ORDER BY t.utc, t.case_id, t.entity, t.name";
-static const char sql_item_fields[] = "SELECT name, value FROM fields WHERE case_id=?1 AND entity=?2";
+static const char sql_item_fields[] =
+    "SELECT name, value FROM fields WHERE case_id=?1 AND entity=?2 AND name IN ('kind', 'provider',"
+    " 'location', 'status', 'carrier', 'number', 'from', 'to', 'direction', 'hotel', 'address',"
+    " 'driver', 'phone', 'text', 'owner', 'done')";
 
 typedef struct {
-	char f[12][2][210];
+	char f[16][2][210];
 	size_t n;
 } item_fields;
 
@@ -46,7 +49,7 @@ static int load_fields(item_fields *out, cw_store *st, const void *case_id, cons
 		return error;
 	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 2, entity, CW_ID_BYTES, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && out->n < 12) {
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && out->n < 16) {
 		snprintf(out->f[out->n][0], sizeof(out->f[0][0]), "%s",
 		         (const char *)sqlite3_column_text(stmt, 0));
 		snprintf(out->f[out->n][1], sizeof(out->f[0][1]), "%s",

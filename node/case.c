@@ -21,8 +21,12 @@ static void change_dispose(change *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
-		free(c->values[i]);
+	for (i = 0; i < c->n; i++) {
+		if (c->values[i]) {
+			cw_secret_wipe(c->values[i], strlen(c->values[i]));
+			free(c->values[i]);
+		}
+	}
 	c->n = 0;
 }
 
@@ -30,7 +34,7 @@ static int change_build(change *c, const cw_kind_def *k, const cw_kv *kv, size_t
 {
 	const char *names[CW_OP_MAX_FIELDS];
 	size_t i, j;
-	int error;
+	int error = CW_OK;
 
 	memset(c, 0, sizeof(*c));
 	if (n == 0)
@@ -38,31 +42,34 @@ static int change_build(change *c, const cw_kind_def *k, const cw_kv *kv, size_t
 	if (n > CW_OP_MAX_FIELDS)
 		return cw_error(CW_EINVALID, "too many fields at once (at most %d)", CW_OP_MAX_FIELDS);
 	for (i = 0; i < n; i++) {
-		if (strlen(kv[i].name) > CW_FIELD_NAME_MAX)
-			return cw_error(CW_EINVALID, "unknown field '%.40s' for %s", kv[i].name, k->name);
+		if (strlen(kv[i].name) > CW_FIELD_NAME_MAX) {
+			error = cw_error(CW_EINVALID, "unknown field '%.40s' for %s", kv[i].name, k->name);
+			goto fail;
+		}
 		for (j = 0; j < i; j++)
-			if (strcmp(kv[i].name, kv[j].name) == 0)
-				return cw_error(CW_EINVALID, "%s: given twice", kv[i].name);
+			if (strcmp(kv[i].name, kv[j].name) == 0) {
+				error = cw_error(CW_EINVALID, "%s: given twice", kv[i].name);
+				goto fail;
+			}
 		if ((c->values[i] = malloc(VALUE_MAX + 1)) == NULL) {
-			change_dispose(c);
-			return cw_error_nomem();
+			error = cw_error_nomem();
+			goto fail;
 		}
+		c->values[i][0] = '\0';
 		c->n = i + 1;
-		if ((error = cw_model_normalise(c->values[i], VALUE_MAX + 1, k, kv[i].name, kv[i].value)) <
-		    0) {
-			change_dispose(c);
-			return error;
-		}
+		if ((error = cw_model_normalise(c->values[i], VALUE_MAX + 1, k, kv[i].name, kv[i].value)) < 0)
+			goto fail;
 		snprintf(c->fields[i].name, sizeof(c->fields[i].name), "%s", kv[i].name);
 		c->fields[i].value = c->values[i];
 		c->fields[i].len = strlen(c->values[i]);
 		names[i] = kv[i].name;
 	}
-	if (creating && (error = cw_model_require(k, names, n)) < 0) {
-		change_dispose(c);
-		return error;
-	}
+	if (creating && (error = cw_model_require(k, names, n)) < 0)
+		goto fail;
 	return CW_OK;
+fail:
+	change_dispose(c);
+	return error;
 }
 
 /* Run fn inside a transaction unless one is open already. */
@@ -96,7 +103,7 @@ typedef struct {
 static int do_write(void *p)
 {
 	write_ctx *w = p;
-	int error;
+	int rc, error;
 
 	if (w->key) {
 		sqlite3_stmt *stmt;
@@ -107,9 +114,8 @@ static int do_write(void *p)
 			return error;
 		sqlite3_bind_blob(stmt, 1, w->case_id, CW_ID_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(stmt, 2, w->key, CW_KEY_BYTES, SQLITE_STATIC);
-		error = sqlite3_step(stmt) == SQLITE_DONE
-		            ? CW_OK
-		            : cw_store__error(w->st, SQLITE_ERROR, "saving the case key");
+		rc = sqlite3_step(stmt);
+		error = rc == SQLITE_DONE ? CW_OK : cw_store__error(w->st, rc, "saving the case key");
 		sqlite3_reset(stmt);
 		sqlite3_clear_bindings(stmt);
 		if (error < 0)
@@ -299,6 +305,8 @@ int cw_case_update(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_
 
 	if ((error = entity_kind(&kind, &removed, st, case_id, entity)) < 0)
 		return error;
+	if (removed)
+		return cw_error(CW_ENOTFOUND, "that item was removed from the case");
 	if ((error = change_build(&c, cw_model_kind(kind), kv, n, 0)) < 0)
 		return error;
 	w = (write_ctx){ st, me, case_id, entity, kind, CW_OP_PUT, &c, NULL };
@@ -650,7 +658,7 @@ int cw_case_load(cw_case_view **out, cw_store *st, const uint8_t case_id[CW_ID_B
 {
 	cw_case_view *v = NULL;
 	size_t i;
-	int error;
+	int error, in_snapshot = 0;
 
 	*out = NULL;
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
@@ -659,6 +667,10 @@ int cw_case_load(cw_case_view **out, cw_store *st, const uint8_t case_id[CW_ID_B
 	}
 	memcpy(v->id, case_id, CW_ID_BYTES);
 	cw_id_hex(v->hex, case_id);
+	/* one snapshot for every query, so what is shown and its digest agree */
+	if ((error = cw_store__exec(st, "SAVEPOINT case_load")) < 0)
+		goto done;
+	in_snapshot = 1;
 	if ((error = load_entities(v, st)) < 0 || (error = load_fields(v, st)) < 0 ||
 	    (error = load_conflicts(v, st)) < 0 || (error = cw_oplog_digest(v->digest, st, case_id)) < 0)
 		goto done;
@@ -672,6 +684,8 @@ int cw_case_load(cw_case_view **out, cw_store *st, const uint8_t case_id[CW_ID_B
 	*out = v;
 	v = NULL;
 done:
+	if (in_snapshot)
+		cw_store__exec(st, "RELEASE case_load");
 	cw_case_view_free(v);
 	return error;
 }

@@ -90,8 +90,11 @@ static int make_dir(const char *dir)
 
 	if (mkdir(dir, 0700) == 0)
 		return CW_OK;
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return CW_OK;
+	if (errno == EEXIST && stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return CW_OK;
+		return cw_error(CW_EINVALID, "%s is a file, not a folder: give --home a folder", dir);
+	}
 	return cw_error_os(dir);
 }
 
@@ -122,18 +125,36 @@ int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role,
 		error = cw_error(CW_EEXISTS, "a caseway node already exists at %s", dir);
 		goto done;
 	}
-	/* A store without keys is what an interrupted init leaves: start over. */
+	/* A store without keys is what an interrupted init leaves (it marks its
+	 * work with init-in-progress): start over. Anything else is not ours. */
 	if (cw_file_exists(store_path)) {
-		char *wal = NULL;
+		char *marker = cw_home_file(h, "init-in-progress"), *side = malloc(strlen(store_path) + 8);
 
-		unlink(store_path);
-		if ((wal = malloc(strlen(store_path) + 8)) != NULL) {
-			sprintf(wal, "%s-wal", store_path);
-			unlink(wal);
-			sprintf(wal, "%s-shm", store_path);
-			unlink(wal);
-			free(wal);
+		if (marker == NULL || side == NULL || !cw_file_exists(marker)) {
+			free(marker);
+			free(side);
+			error = cw_error(CW_EEXISTS,
+			                 "%s holds a store.db but no caseway keys: not touching it", dir);
+			goto done;
 		}
+		unlink(store_path);
+		sprintf(side, "%s-wal", store_path);
+		unlink(side);
+		sprintf(side, "%s-shm", store_path);
+		unlink(side);
+		free(marker);
+		free(side);
+	}
+	{
+		char *marker = cw_home_file(h, "init-in-progress");
+
+		if (marker == NULL || (error = cw_file_write_atomic(marker, "", 0, 0600, 0)) < 0) {
+			if (marker == NULL)
+				error = cw_error_nomem();
+			free(marker);
+			goto done;
+		}
+		free(marker);
 	}
 	if ((error = make_dir(inbox)) < 0 || (error = cw_keys_generate(&h->keys)) < 0 ||
 	    (error = cw_keystore_seal(&ks, CW_KEYSTORE_DEVICE, h->keys, pass, passlen, cost)) < 0 ||
@@ -155,6 +176,13 @@ int cw_home_init(cw_home **out, const char *dir, const char *name, cw_role role,
 	if ((error = cw_file_write_atomic(keys_path, ks.data, ks.len, 0600, 1)) < 0 ||
 	    (error = load_identity(h)) < 0)
 		goto done;
+	{
+		char *marker = cw_home_file(h, "init-in-progress");
+
+		if (marker)
+			unlink(marker);
+		free(marker);
+	}
 	*out = h;
 	h = NULL;
 done:

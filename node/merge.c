@@ -53,6 +53,7 @@ int cw_merge_entity(cw_merge_state *out, const cw_op *ops, size_t n)
 	cw_merge_state st;
 	const char **names = NULL;
 	cw_merge_write *writes = NULL;
+	unsigned char *dominated = NULL;
 	const cw_op *first = NULL;
 	size_t nnames = 0, i, j, k, f;
 	int error = CW_OK;
@@ -62,8 +63,12 @@ int cw_merge_entity(cw_merge_state *out, const cw_op *ops, size_t n)
 	for (i = 0; i < n; i++)
 		if (is_put(&ops[i]) && (first == NULL || stamp_cmp(&ops[i], first) < 0))
 			first = &ops[i];
-	if (first == NULL)
+	if (first == NULL) { /* only removes: the lowest stamp of all, whatever the order */
 		first = &ops[0];
+		for (i = 1; i < n; i++)
+			if (stamp_cmp(&ops[i], first) < 0)
+				first = &ops[i];
+	}
 	st.kind = first->kind;
 	st.created_hlc = first->hlc;
 	memcpy(st.creator, first->author, CW_AUTHOR_BYTES);
@@ -87,7 +92,7 @@ int cw_merge_entity(cw_merge_state *out, const cw_op *ops, size_t n)
 	if (nnames == 0)
 		goto finish;
 	if ((names = malloc(nnames * sizeof(*names))) == NULL ||
-	    (writes = malloc(n * sizeof(*writes))) == NULL) {
+	    (writes = malloc(n * sizeof(*writes))) == NULL || (dominated = malloc(n)) == NULL) {
 		error = cw_error_nomem();
 		goto done;
 	}
@@ -120,16 +125,16 @@ int cw_merge_entity(cw_merge_state *out, const cw_op *ops, size_t n)
 			writes[nw].len = of->len;
 			nw++;
 		}
-		/* frontier: writes no other write had seen */
+		/* frontier: writes no other write had seen (mark all, then keep) */
 		for (i = 0; i < nw; i++) {
-			int seen = 0;
-
-			for (k = 0; k < nw && !seen; k++)
+			dominated[i] = 0;
+			for (k = 0; k < nw && !dominated[i]; k++)
 				if (k != i && cw_op_precedes(writes[i].op, writes[k].op))
-					seen = 1;
-			if (!seen)
-				writes[nf++] = writes[i];
+					dominated[i] = 1;
 		}
+		for (i = 0; i < nw; i++)
+			if (!dominated[i])
+				writes[nf++] = writes[i];
 		if ((mf->frontier = malloc(nf * sizeof(*mf->frontier))) == NULL) {
 			error = cw_error_nomem();
 			goto done;
@@ -152,5 +157,6 @@ done:
 	cw_merge_dispose(&st);
 	free(names);
 	free(writes);
+	free(dominated);
 	return error;
 }

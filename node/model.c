@@ -5,6 +5,7 @@
 #include "../util/when.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,8 +289,10 @@ int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *
 			                field, v);
 		break;
 	case CW_FT_INT:
+		errno = 0;
 		num = strtoll(v, &end, 10);
-		if (n == 0 || *end != '\0' || num < f->min || num > f->max)
+		if (n == 0 || n > 19 || *end != '\0' || errno != 0 ||
+		    !(isdigit((unsigned char)v[0]) || v[0] == '-') || num < f->min || num > f->max)
 			return cw_error(CW_EINVALID, "%s: must be a whole number from %lld to %lld", field,
 			                (long long)f->min, (long long)f->max);
 		snprintf(out, cap, "%lld", (long long)num);

@@ -112,6 +112,8 @@ int cw_op_decode(cw_op *out, const uint8_t *data, size_t len)
 		return error;
 	if (out->seq == 0 || out->seq > INT64_MAX)
 		return cw_error(CW_EINVALID, "a change has an impossible sequence number");
+	if (cw_hlc_ms(out->hlc) > CW_HLC_MAX_MS)
+		return cw_error(CW_EINVALID, "a change has an impossible time (after the year 2200)");
 	if (n > CW_OP_MAX_SEEN)
 		return cw_error(CW_EINVALID, "a change names too many authors");
 	out->nseen = n;
@@ -129,6 +131,9 @@ int cw_op_decode(cw_op *out, const uint8_t *data, size_t len)
 	    (error = cw_reader_u8(&r, &out->action, "change")) < 0 ||
 	    (error = cw_reader_u8(&r, &n, "change")) < 0)
 		return error;
+	if (out->kind < 1 || out->kind > CW_OP_MAX_KIND ||
+	    (out->kind == 1) != (memcmp(out->entity, out->case_id, CW_ID_BYTES) == 0))
+		return cw_error(CW_EINVALID, "a change names an unknown kind of item");
 	if (out->action < CW_OP_PUT || out->action > CW_OP_RESOLVE)
 		return cw_error(CW_EINVALID, "a change has an unknown action %u", out->action);
 	if (n > CW_OP_MAX_FIELDS)
@@ -214,7 +219,7 @@ const cw_op_field *cw_op_field_get(const cw_op *op, const char *name)
 
 uint64_t cw_hlc_next(uint64_t last, uint64_t now_ms)
 {
-	uint64_t wall = now_ms << 16;
+	uint64_t wall = (now_ms > CW_HLC_MAX_MS ? CW_HLC_MAX_MS : now_ms) << 16;
 
 	if (wall > last)
 		return wall;

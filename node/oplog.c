@@ -23,8 +23,9 @@ static const char sql_op_add[] =
     "INSERT INTO ops(hash, case_id, author, seq, entity, kind, action, hlc, bytes, received_at)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char sql_op_by_hash[] = "SELECT 1 FROM ops WHERE hash=?1";
+static const char sql_op_bytes_at[] = "SELECT bytes FROM ops WHERE case_id=?1 AND author=?2 AND seq=?3";
 static const char sql_ops_of_entity[] = "SELECT bytes FROM ops WHERE case_id=?1 AND entity=?2 ORDER BY n";
-static const char sql_entity_get[] = "SELECT kind FROM entities WHERE case_id=?1 AND entity=?2";
+static const char sql_entity_get[] = "SELECT kind, removed FROM entities WHERE case_id=?1 AND entity=?2";
 static const char sql_entity_put[] =
     "INSERT INTO entities(case_id, entity, kind, created_hlc, creator, removed)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(case_id, entity) DO UPDATE SET"
@@ -373,10 +374,16 @@ static int search_refresh(cw_store *st, const uint8_t *case_id)
 	    (error = cw_store__prepare(st, &stmt, sql_case_n)) < 0)
 		goto done;
 	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
 		n = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_ROW) {
+		error = rc == SQLITE_DONE ? cw_error(CW_ERROR, "internal: a case has no search row")
+		                          : cw_store__error(st, rc, "indexing a case");
+		goto done;
+	}
 	if ((error = cw_store__prepare(st, &stmt, sql_search_text)) < 0)
 		goto done;
 	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
@@ -436,7 +443,7 @@ static int search_touched(const cw_op *op, int created)
 static int apply_local(cw_store *st, const cw_op *op)
 {
 	sqlite3_stmt *stmt;
-	int rc, error, exists;
+	int rc, error, exists, was_removed = 0;
 	size_t i;
 
 	if ((error = cw_store__prepare(st, &stmt, sql_entity_get)) < 0)
@@ -445,6 +452,8 @@ static int apply_local(cw_store *st, const cw_op *op)
 	sqlite3_bind_blob(stmt, 2, op->entity, CW_ID_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	exists = rc == SQLITE_ROW;
+	if (exists)
+		was_removed = sqlite3_column_int(stmt, 1);
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -473,7 +482,9 @@ static int apply_local(cw_store *st, const cw_op *op)
 				return error;
 		}
 	}
-	return search_touched(op, !exists) ? search_refresh(st, op->case_id) : CW_OK;
+	return search_touched(op, !exists || was_removed != (op->action == CW_OP_REMOVE))
+	           ? search_refresh(st, op->case_id)
+	           : CW_OK;
 }
 
 /* --- writing ------------------------------------------------------------------------ */
@@ -545,12 +556,6 @@ done:
 
 /* --- taking ops from elsewhere -------------------------------------------------------- */
 
-static int dirty_table(cw_store *st)
-{
-	return cw_store__exec(st, "CREATE TEMP TABLE IF NOT EXISTS dirty(case_id BLOB NOT NULL,"
-	                          " entity BLOB NOT NULL, PRIMARY KEY(case_id, entity)) WITHOUT ROWID");
-}
-
 static int mark_dirty(cw_store *st, const cw_op *op)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -567,6 +572,76 @@ static int mark_dirty(cw_store *st, const cw_op *op)
 	return rc == SQLITE_DONE ? CW_OK : cw_store__error(st, rc, "marking a case for update");
 }
 
+/* 1 when everything `earlier` had seen, `op` has seen too (vectors only grow
+ * along causality); `earlier` is an op `op` saw or its author's previous. */
+static int seen_covers(const cw_op *op, const cw_op *earlier)
+{
+	size_t i;
+
+	for (i = 0; i < earlier->nseen; i++)
+		if (cw_op_seen_of(op, earlier->seen[i].author) < earlier->seen[i].seq)
+			return 0;
+	return cw_op_seen_of(op, earlier->author) >= earlier->seq;
+}
+
+/* Check op's claims against the ops it names: its author's previous op and
+ * every op it says it had seen must be held, and what they had seen, op had
+ * seen too. CW_EWAIT when one is missing, CW_EVERIFY when the claims do not
+ * hold together (a forged history). */
+static int check_history(cw_store *st, const cw_op *op, const char *who)
+{
+	sqlite3_stmt *stmt;
+	cw_op *earlier = NULL;
+	uint8_t *copy = NULL;
+	size_t i;
+	int rc, error = CW_OK;
+
+	if ((earlier = malloc(sizeof(*earlier))) == NULL)
+		return cw_error_nomem();
+	for (i = 0; i <= op->nseen && error == CW_OK; i++) {
+		const uint8_t *author = i < op->nseen ? op->seen[i].author : op->author;
+		uint64_t seq = i < op->nseen ? op->seen[i].seq : op->seq - 1;
+		size_t len;
+
+		if (seq == 0)
+			continue;
+		if ((error = cw_store__prepare(st, &stmt, sql_op_bytes_at)) < 0)
+			break;
+		sqlite3_bind_blob(stmt, 1, op->case_id, CW_ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(stmt, 2, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)seq);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			len = (size_t)sqlite3_column_bytes(stmt, 0);
+			free(copy);
+			if ((copy = malloc(len ? len : 1)) == NULL) {
+				error = cw_error_nomem();
+			} else {
+				memcpy(copy, sqlite3_column_blob(stmt, 0), len);
+				if (cw_op_decode(earlier, copy, len) < 0)
+					error = cw_error(CW_EVERIFY, "a stored change cannot be read: %s",
+					                 cw_error_last());
+				else if (!seen_covers(op, earlier) ||
+				         (i < op->nseen && cw_op_seen_of(earlier, op->author) >= op->seq))
+					error = cw_error(CW_EVERIFY,
+					                 "a change by %s claims a history that does not hold "
+					                 "together: refused",
+					                 who);
+			}
+		} else if (rc == SQLITE_DONE) {
+			error = cw_error(CW_EWAIT,
+			                 "a change by %s builds on changes this node does not have yet", who);
+		} else {
+			error = cw_store__error(st, rc, "reading the change log");
+		}
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	}
+	free(copy);
+	free(earlier);
+	return error;
+}
+
 int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const uint8_t *bytes, size_t len)
 {
 	cw_op op;
@@ -575,7 +650,6 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 	uint8_t head_hash[CW_HASH_BYTES];
 	uint64_t head_seq, last, now;
 	char who[CW_DEVICE_ID_LEN + 1];
-	size_t i;
 	int rc, error, held;
 
 	*added_out = 0;
@@ -617,18 +691,8 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 		                "change %llu by %s does not follow the one before it: "
 		                "refused",
 		                (unsigned long long)op.seq, who);
-	for (i = 0; i < op.nseen; i++) {
-		uint64_t s;
-		uint8_t h[CW_HASH_BYTES];
-
-		if ((error = head_get(st, op.case_id, op.seen[i].author, &s, h)) < 0)
-			return error;
-		if (s < op.seen[i].seq)
-			return cw_error(CW_EWAIT,
-			                "a change by %s builds on changes this node does not "
-			                "have yet",
-			                who);
-	}
+	if ((error = check_history(st, &op, who)) < 0)
+		return error;
 	if ((error = op_store(st, &op, bytes, len)) < 0 || (error = cw_oplog_clock(&last, st)) < 0 ||
 	    (error = clock_save(st, cw_hlc_merge(last, op.hlc))) < 0)
 		return error;
@@ -645,7 +709,7 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 		if ((error = step_done(st, stmt, "flagging a change")) < 0)
 			return error;
 	}
-	if ((error = dirty_table(st)) < 0 || (error = mark_dirty(st, &op)) < 0)
+	if ((error = mark_dirty(st, &op)) < 0)
 		return error;
 	*added_out = 1;
 	return CW_OK;
@@ -794,8 +858,7 @@ int cw_oplog_flush(cw_store *st)
 {
 	int error;
 
-	if ((error = dirty_table(st)) < 0 ||
-	    (error = rematerialize_query(st, "SELECT case_id, entity FROM dirty")) < 0)
+	if ((error = rematerialize_query(st, "SELECT case_id, entity FROM dirty")) < 0)
 		return error;
 	return cw_store__exec(st, "DELETE FROM dirty");
 }
@@ -806,7 +869,7 @@ int cw_oplog_rebuild(cw_store *st)
 
 	if ((error = cw_store__exec(st, "DELETE FROM conflict_values; DELETE FROM conflicts;"
 	                                "DELETE FROM fields; DELETE FROM times; DELETE FROM entities;"
-	                                "DELETE FROM search;")) < 0)
+	                                "DELETE FROM search; DELETE FROM dirty;")) < 0)
 		return error;
 	return rematerialize_query(st, "SELECT DISTINCT case_id, entity FROM ops"
 	                               " ORDER BY case_id, entity");

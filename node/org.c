@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ORG_KEY_CAP 4096
 
@@ -179,7 +180,7 @@ int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t pas
 	cw_request parsed;
 	cw_roster *r = NULL;
 	char *path = NULL;
-	int error, began = 0;
+	int error, began = 0, key_written = 0;
 	int64_t now = now_seconds();
 
 	if (cw_home_role(h) != CW_ROLE_HUB) {
@@ -215,6 +216,7 @@ int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t pas
 		goto done;
 	if ((error = cw_file_write_atomic(path, ks.data, ks.len, 0600, 1)) < 0)
 		goto done;
+	key_written = 1;
 	if ((error = cw_store_begin(cw_home_store(h))) < 0)
 		goto done;
 	began = 1;
@@ -222,10 +224,12 @@ int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t pas
 	    (error = install_cert(h, cert.data, cert.len)) < 0 ||
 	    (error = cw_store_commit(cw_home_store(h))) < 0)
 		goto done;
-	began = 0;
+	began = key_written = 0;
 done:
 	if (began)
 		cw_store_rollback(cw_home_store(h));
+	if (key_written) /* the store did not take the agency: no stray key either */
+		unlink(path);
 	cw_keys_free(org);
 	cw_roster_free(r);
 	cw_buf_dispose(&ks);
@@ -244,6 +248,7 @@ int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org
 	cw_buf cert = CW_BUF_INIT, roster = CW_BUF_INIT;
 	cw_buf *certs = NULL;
 	size_t i, n = 0;
+	long idx;
 	int error, began = 0;
 	int64_t now = now_seconds();
 
@@ -257,8 +262,25 @@ int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org
 		error = cw_error(CW_EVERIFY, "this agency key is not the one this node's roster names");
 		goto done;
 	}
-	if (cw_roster_find(cur, req.sign_pk) >= 0) {
-		error = cw_error(CW_EEXISTS, "device %s (%s) is already enrolled", req.device_id, req.name);
+	if ((idx = cw_roster_find(cur, req.sign_pk)) >= 0) {
+		/* enrolled already (a lost certificate file, a retry): hand the same
+		 * certificate out again with the newest roster; a new role needs a
+		 * revocation first */
+		const cw_cert *have = cw_roster_cert(cur, (size_t)idx);
+		const uint8_t *b, *rb;
+		size_t blen, rlen;
+
+		if (have->role != role) {
+			error = cw_error(CW_EEXISTS, "device %s (%s) is already enrolled as %s",
+			                 req.device_id, req.name, cw_role_name(have->role));
+			goto done;
+		}
+		cw_roster_cert_bytes(cur, (size_t)idx, &b, &blen);
+		rb = cw_roster_raw(cur, &rlen);
+		if ((error = cw_enrolment_build(out, b, blen, rb, rlen)) < 0)
+			goto done;
+		if (cert_out)
+			*cert_out = *have;
 		goto done;
 	}
 	if ((certs = calloc(cw_roster_count(cur) + 1, sizeof(*certs))) == NULL) {

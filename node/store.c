@@ -67,6 +67,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE times(case_id BLOB NOT NULL, entity BLOB NOT NULL, name TEXT NOT NULL,"
 	"  utc INTEGER NOT NULL, PRIMARY KEY(case_id, entity, name)) WITHOUT ROWID;"
 	"CREATE INDEX times_utc ON times(utc);"
+	"CREATE TABLE dirty(case_id BLOB NOT NULL, entity BLOB NOT NULL,"
+	"  PRIMARY KEY(case_id, entity)) WITHOUT ROWID;"
 	"CREATE VIRTUAL TABLE search USING fts5(body, tokenize='unicode61 remove_diacritics 2');",
 };
 
@@ -223,9 +225,8 @@ static int store_migrate(cw_store *st)
 	if ((error = schema_version(st, &version)) < 0)
 		return error;
 	if (version > NMIGRATIONS)
-		return cw_error(CW_EINVALID,
-		                "%s was written by a newer caseway (schema %d, this one knows %d)", st->path,
-		                version, NMIGRATIONS);
+		return cw_error(CW_ERROR, "%s was written by a newer caseway (schema %d, this one knows %d)",
+		                st->path, version, NMIGRATIONS);
 	for (v = version + 1; v <= NMIGRATIONS; v++) {
 		if ((error = cw_store_begin(st)) < 0)
 			return error;

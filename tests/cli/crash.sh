@@ -9,14 +9,14 @@ mknode "$H" "Ana" coordinator
 CASE=$(cw --home "$H" -q case new --patient "Crash Test")
 done_count=0
 for i in $(seq 1 "$KILLS"); do
-  # a burst of writes in the background; each success is recorded after it returns
-  ( for j in 1 2 3 4 5 6; do
-      if cw --home "$H" -q note add "$CASE" "note $i.$j" >/dev/null 2>&1; then echo "note $i.$j" >>"$T/done"; fi
-    done ) &
+  # a burst of writes in its own process group; each success is recorded after it returns
+  setsid bash -c '
+    for j in 1 2 3 4 5 6; do
+      if "$0" --home "$1" -q note add "$2" "note $3.$j" >/dev/null 2>&1; then echo "note $3.$j" >>"$4"; fi
+    done' "$CW_BINARY" "$H" "$CASE" "$i" "$T/done" &
   pid=$!
   sleep "0.$(( RANDOM % 40 ))"
-  pkill -9 -P "$pid" caseway 2>/dev/null
-  kill -9 "$pid" 2>/dev/null
+  kill -9 -- "-$pid" 2>/dev/null   # the whole group: the shell and the caseway it runs
   wait "$pid" 2>/dev/null
   if ! cw --home "$H" verify --rebuild >"$T/v" 2>&1; then bad "after kill $i: verify failed: $(tail -1 "$T/v")"; continue; fi
 done

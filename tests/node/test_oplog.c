@@ -159,7 +159,7 @@ static void test_property(void)
 	static const char *const values[] = { "+90 555 0101", "+90 555 0202", "+90 555 0303" };
 	opset all;
 	size_t order[MAXOPS * 2], i, j, k, steps;
-	int a, b, expected_conflicts = 0, got_conflicts = -1;
+	int a, b, rc, expected_conflicts = 0, got_conflicts = -1;
 
 	memset(vc, 0, sizeof(vc));
 	nsim = 0;
@@ -234,7 +234,12 @@ static void test_property(void)
 				                  : s->value[0] == '1' ? "2026-03-02"
 				                                       : "2026-03-03")
 				               : s->value;
-				CHECK_OK(cw_case_update(node[a], keys[a], case_id, items[item], &kv, 1));
+				rc = cw_case_update(node[a], keys[a], case_id, items[item], &kv, 1);
+				if (rc == CW_ENOTFOUND) { /* removed here: a coordinator cannot edit it */
+					vc[a][a]--;
+					continue;
+				}
+				CHECK_OK(rc);
 			}
 			memcpy(s->vc, vc[a], sizeof(s->vc));
 			nsim++;

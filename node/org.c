@@ -409,6 +409,9 @@ int cw_org_package(cw_buf *out, cw_home *h)
 	if (rc == SQLITE_ROW)
 		error = cw_buf_put(&roster, sqlite3_column_blob(stmt, 0),
 		                   (size_t)sqlite3_column_bytes(stmt, 0));
+	else if (rc == SQLITE_DONE)
+		error = cw_error(CW_EVERIFY,
+		                 "this node has a certificate but no roster: run `caseway org join` again");
 	else
 		error = cw_store__error(st, rc, "reading the roster");
 	sqlite3_reset(stmt);

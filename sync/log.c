@@ -1,0 +1,1159 @@
+/*
+ * sync/log.c - the git-backed change log: one chain of signed commits per
+ * case and author in HOME/log.git, each carrying a sealed batch of ops.
+ */
+#include "log.h"
+
+#include "crypto/seal.h"
+#include "crypto/sshsig.h"
+#include "node/case.h"
+#include "util/error.h"
+#include "util/file.h"
+
+#include <git2.h>
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REF_PREFIX "refs/cw/case/"
+#define REF_PREFIX_LEN (sizeof(REF_PREFIX) - 1)
+#define CASE_HEX (2 * CW_ID_BYTES)
+#define AUTHOR_HEX (2 * CW_AUTHOR_BYTES)
+#define REF_LEN (REF_PREFIX_LEN + CASE_HEX + 1 + AUTHOR_HEX)
+#define CTX_LEN (6 + CW_ID_BYTES + CW_AUTHOR_BYTES)
+#define BLOB_MAX (CW_LOG_BATCH_MAX_BYTES + CW_SEAL_BOX_OVERHEAD)
+#define MAX_PARENTS 1024u
+#define MAX_CHAINS 1000000u
+#define META_PREFIX "cw-log:"
+#define SIGNERS_MID "@caseway namespaces=\"git\" "
+
+struct cw_log {
+	git_repository *repo;
+	size_t skipped;
+};
+
+/* ---- libgit2 ------------------------------------------------------------ */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_result;
+
+static void init_libgit2(void)
+{
+	int rc = git_libgit2_init();
+
+	/* Objects must be durable before a chain ref points at them. */
+	if (rc >= 0)
+		rc = git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	init_result = rc < 0 ? -1 : 0;
+}
+
+/* Our words first, then libgit2's own message. */
+static int fail_git(int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return cw_error(code, "%s: %s", what, e && e->message ? e->message : "unknown libgit2 error");
+}
+
+static void oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
+{
+	git_oid_tostr(out, GIT_OID_HEXSZ + 1, oid);
+}
+
+static int is_lower_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- the message ---------------------------------------------------------- */
+
+static int expect(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+		return 0;
+	*p += n;
+	return 1;
+}
+
+static int take_hex(uint8_t *out, size_t nbytes, const char **p, const char *end)
+{
+	char hex[2 * CW_HASH_BYTES + 1];
+
+	if ((size_t)(end - *p) < 2 * nbytes || !is_lower_hex(*p, 2 * nbytes))
+		return 0;
+	memcpy(hex, *p, 2 * nbytes);
+	hex[2 * nbytes] = '\0';
+	if (cw_hex_decode(out, nbytes, hex) < 0)
+		return 0;
+	*p += 2 * nbytes;
+	return 1;
+}
+
+/* A decimal number >= 1 without leading zeros. */
+static int take_u64(uint64_t *out, const char **p, const char *end)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	if (*p >= end || **p < '1' || **p > '9')
+		return 0;
+	while (*p < end && **p >= '0' && **p <= '9') {
+		unsigned d = (unsigned)(**p - '0');
+
+		if (++n > 20 || v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+		(*p)++;
+	}
+	*out = v;
+	return 1;
+}
+
+int cw_log_parse_message(cw_log_message *out, const char *msg, size_t len)
+{
+	cw_log_message m;
+	const char *p = msg, *end = msg + len;
+
+	if (msg == NULL || len > CW_LOG_MESSAGE_MAX)
+		return cw_error(CW_EINVALID, "a log commit message is too long");
+	if (!expect(&p, end, "caseway ops v1\n\ncase: ") || !take_hex(m.case_id, CW_ID_BYTES, &p, end) ||
+	    !expect(&p, end, "\nauthor: ") || !take_hex(m.author, CW_AUTHOR_BYTES, &p, end) ||
+	    !expect(&p, end, "\nseq: ") || !take_u64(&m.first, &p, end) || !expect(&p, end, "-") ||
+	    !take_u64(&m.last, &p, end) || !expect(&p, end, "\nops-blake2b: ") ||
+	    !take_hex(m.ops_hash, CW_HASH_BYTES, &p, end) || !expect(&p, end, "\n") || p != end)
+		return cw_error(CW_EINVALID, "a log commit message is not in the caseway ops v1 form");
+	if (m.last < m.first || m.last - m.first >= CW_LOG_BATCH_MAX_OPS)
+		return cw_error(CW_EINVALID, "a log commit message names an impossible seq range");
+	*out = m;
+	return CW_OK;
+}
+
+/* ---- open ------------------------------------------------------------------- */
+
+int cw_log_open(cw_log **out, const char *home_dir)
+{
+	cw_log *log = NULL;
+	char *path = NULL;
+	int rc, error;
+
+	*out = NULL;
+	if (pthread_once(&init_once, init_libgit2) != 0 || init_result < 0) {
+		error = fail_git(CW_ERROR, "could not start libgit2");
+		goto done;
+	}
+	if ((log = calloc(1, sizeof(*log))) == NULL || (path = cw_path_join(home_dir, "log.git")) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	rc = git_repository_open_bare(&log->repo, path);
+	if (rc == GIT_ENOTFOUND)
+		rc = git_repository_init(&log->repo, path, 1);
+	if (rc < 0) {
+		error = fail_git(CW_ERROR, "could not open or create the git log");
+		goto done;
+	}
+	*out = log;
+	log = NULL;
+	error = CW_OK;
+done:
+	cw_log_free(log);
+	free(path);
+	return error;
+}
+
+void cw_log_free(cw_log *log)
+{
+	if (log == NULL)
+		return;
+	git_repository_free(log->repo);
+	free(log);
+}
+
+size_t cw_log_skipped(const cw_log *log)
+{
+	return log ? log->skipped : 0;
+}
+
+/* ---- refs ------------------------------------------------------------------- */
+
+typedef struct {
+	char name[REF_LEN + 1];
+	uint8_t case_id[CW_ID_BYTES];
+	uint8_t author[CW_AUTHOR_BYTES];
+	git_oid head;
+} chain_ref;
+
+static int parse_ref_name(chain_ref *r, const char *name)
+{
+	if (strlen(name) != REF_LEN || memcmp(name, REF_PREFIX, REF_PREFIX_LEN) != 0 ||
+	    name[REF_PREFIX_LEN + CASE_HEX] != '/' || !is_lower_hex(name + REF_PREFIX_LEN, CASE_HEX) ||
+	    !is_lower_hex(name + REF_PREFIX_LEN + CASE_HEX + 1, AUTHOR_HEX))
+		return cw_error(CW_EINVALID, "the git log holds a malformed chain ref: %.80s", name);
+	memcpy(r->name, name, REF_LEN + 1);
+	{
+		char c[CASE_HEX + 1], a[AUTHOR_HEX + 1];
+
+		memcpy(c, name + REF_PREFIX_LEN, CASE_HEX);
+		c[CASE_HEX] = '\0';
+		memcpy(a, name + REF_PREFIX_LEN + CASE_HEX + 1, AUTHOR_HEX);
+		a[AUTHOR_HEX] = '\0';
+		if (cw_hex_decode(r->case_id, CW_ID_BYTES, c) < 0 ||
+		    cw_hex_decode(r->author, CW_AUTHOR_BYTES, a) < 0)
+			return cw_error(CW_EINVALID, "the git log holds a malformed chain ref: %.80s", name);
+	}
+	return CW_OK;
+}
+
+static void ref_name(char out[REF_LEN + 1], const uint8_t case_id[CW_ID_BYTES],
+                     const uint8_t author[CW_AUTHOR_BYTES])
+{
+	char c[CASE_HEX + 1], a[AUTHOR_HEX + 1];
+
+	cw_id_hex(c, case_id);
+	cw_author_hex(a, author);
+	snprintf(out, REF_LEN + 1, "%s%s/%s", REF_PREFIX, c, a);
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	return strcmp(((const chain_ref *)a)->name, ((const chain_ref *)b)->name);
+}
+
+/* Every chain ref (optionally of one case), sorted by name. */
+static int list_chains(chain_ref **out, size_t *n_out, cw_log *log, const uint8_t *case_id)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	chain_ref *v = NULL, *grown;
+	size_t n = 0, alloc = 0;
+	int rc, error = CW_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	if (git_reference_iterator_new(&it, log->repo) < 0) {
+		error = fail_git(CW_ERROR, "could not list the chains of the git log");
+		goto done;
+	}
+	while ((rc = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+		chain_ref r;
+
+		if (strncmp(name, REF_PREFIX, REF_PREFIX_LEN) == 0) {
+			if ((error = parse_ref_name(&r, name)) < 0)
+				goto done;
+			if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+				error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", name);
+				goto done;
+			}
+			git_oid_cpy(&r.head, git_reference_target(ref));
+			if (case_id == NULL || memcmp(case_id, r.case_id, CW_ID_BYTES) == 0) {
+				if (n == alloc) {
+					if (n >= MAX_CHAINS) {
+						error = cw_error(CW_EINVALID,
+						                 "the git log holds too many chains");
+						goto done;
+					}
+					alloc = alloc ? 2 * alloc : 16;
+					if ((grown = realloc(v, alloc * sizeof(*v))) == NULL) {
+						error = cw_error_nomem();
+						goto done;
+					}
+					v = grown;
+				}
+				v[n++] = r;
+			}
+		}
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (rc != GIT_ITEROVER) {
+		error = fail_git(CW_ERROR, "could not list the chains of the git log");
+		goto done;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_ref);
+	*out = v;
+	*n_out = n;
+	v = NULL;
+done:
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	free(v);
+	return error;
+}
+
+/* ---- reading and checking one commit ---------------------------------------- */
+
+typedef struct {
+	git_oid oid;
+	cw_log_message msg;
+	git_oid first_parent;
+	int has_parent;
+	cw_buf blob;  /* the sealed ops */
+	cw_buf plain; /* the batch, once opened */
+} link_t;
+
+/* The message of a raw commit: the bytes after the first blank line. */
+static int raw_message(const char **msg, size_t *len, const char *raw, size_t rawlen)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < rawlen; i++)
+		if (raw[i] == '\n' && raw[i + 1] == '\n') {
+			*msg = raw + i + 2;
+			*len = rawlen - i - 2;
+			return CW_OK;
+		}
+	return cw_error(CW_EINVALID, "a log commit has no message");
+}
+
+/* Read commit oid, parse its message. raw_out (optional) gets the commit
+ * bytes (caller frees with git_odb_object_free). */
+static int read_message(cw_log_message *out, git_odb_object **raw_out, cw_log *log, const git_oid *oid)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	const char *msg;
+	size_t len;
+	char hex[GIT_OID_HEXSZ + 1];
+	int error;
+
+	if (raw_out)
+		*raw_out = NULL;
+	oid_hex(hex, oid);
+	if (git_repository_odb(&odb, log->repo) < 0) {
+		error = fail_git(CW_ERROR, "could not open the git log's objects");
+		goto done;
+	}
+	if (git_odb_read(&obj, odb, oid) < 0) {
+		error = fail_git(CW_EINVALID, "a commit of the git log is missing");
+		goto done;
+	}
+	if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT ||
+	    git_odb_object_size(obj) > CW_SSHSIG_COMMIT_MAX) {
+		error = cw_error(CW_EINVALID, "object %s of the git log is not a commit of a chain", hex);
+		goto done;
+	}
+	if ((error = raw_message(&msg, &len, git_odb_object_data(obj), git_odb_object_size(obj))) < 0 ||
+	    (error = cw_log_parse_message(out, msg, len)) < 0) {
+		error = cw_error(error, "commit %s: %s", hex, cw_error_last());
+		goto done;
+	}
+	if (raw_out) {
+		*raw_out = obj;
+		obj = NULL;
+	}
+done:
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return error;
+}
+
+/* Check one chain commit fully: message and ref agree, signature by the
+ * author's key in kr, committer, tree holding exactly `ops` whose hash the
+ * message names, parents that belong to the case. Fills l (blob kept). */
+static int check_commit(link_t *l, cw_log *log, const cw_keyring *kr, const git_oid *oid,
+                        const uint8_t case_id[CW_ID_BYTES], const uint8_t author[CW_AUTHOR_BYTES])
+{
+	git_odb_object *raw = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	const git_tree_entry *entry;
+	const git_signature *who;
+	const uint8_t *known;
+	uint8_t pk[CW_PK_BYTES], hash[CW_HASH_BYTES];
+	char hex[GIT_OID_HEXSZ + 1], ahex[AUTHOR_HEX + 1], signer[CW_DEVICE_ID_LEN + 1], email[64];
+	unsigned i, np;
+	int error;
+
+	oid_hex(hex, oid);
+	cw_author_hex(ahex, author);
+	git_oid_cpy(&l->oid, oid);
+	if ((error = read_message(&l->msg, &raw, log, oid)) < 0)
+		goto done;
+	if (memcmp(l->msg.case_id, case_id, CW_ID_BYTES) != 0 ||
+	    memcmp(l->msg.author, author, CW_AUTHOR_BYTES) != 0) {
+		error = cw_error(CW_EVERIFY, "commit %s on the chain of %s names another case or author", hex,
+		                 ahex);
+		goto done;
+	}
+	error = cw_sshsig_verify_commit(pk, git_odb_object_data(raw), git_odb_object_size(raw));
+	if (error < 0) {
+		error = cw_error(error, "commit %s on the chain of %s: %s", hex, ahex, cw_error_last());
+		goto done;
+	}
+	cw_keys_id_of(signer, pk);
+	known = cw_keyring_find(kr, author);
+	if (strcmp(signer, ahex) != 0 || known == NULL || !cw_secret_equal(known, pk, CW_PK_BYTES)) {
+		error = cw_error(
+		    CW_EVERIFY,
+		    "commit %s on the chain of %s is signed by %s, not by a known key of its author", hex,
+		    ahex, signer);
+		goto done;
+	}
+	if (git_commit_lookup(&commit, log->repo, oid) < 0) {
+		error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+		goto done;
+	}
+	snprintf(email, sizeof(email), "%s@caseway", ahex);
+	if ((who = git_commit_committer(commit)) == NULL || strcmp(who->email, email) != 0 ||
+	    (who = git_commit_author(commit)) == NULL || strcmp(who->email, email) != 0) {
+		error = cw_error(CW_EVERIFY, "commit %s on the chain of %s names another author", hex, ahex);
+		goto done;
+	}
+	np = git_commit_parentcount(commit);
+	if (np > MAX_PARENTS || (l->msg.first > 1 && np == 0)) {
+		error = cw_error(CW_EVERIFY, "commit %s on the chain of %s has wrong parents", hex, ahex);
+		goto done;
+	}
+	l->has_parent = l->msg.first > 1;
+	if (l->has_parent)
+		git_oid_cpy(&l->first_parent, git_commit_parent_id(commit, 0));
+	/* Further parents: heads of other authors' chains of the same case. */
+	for (i = l->has_parent ? 1 : 0; i < np; i++) {
+		cw_log_message pm;
+
+		if ((error = read_message(&pm, NULL, log, git_commit_parent_id(commit, i))) < 0)
+			goto done;
+		if (memcmp(pm.case_id, case_id, CW_ID_BYTES) != 0 ||
+		    memcmp(pm.author, author, CW_AUTHOR_BYTES) == 0) {
+			error = cw_error(CW_EVERIFY,
+			                 "commit %s on the chain of %s merges a commit of another chain", hex,
+			                 ahex);
+			goto done;
+		}
+	}
+	if (git_commit_tree(&tree, commit) < 0) {
+		error = fail_git(CW_EINVALID, "the tree of a log commit cannot be read");
+		goto done;
+	}
+	if (git_tree_entrycount(tree) != 1 || (entry = git_tree_entry_byname(tree, "ops")) == NULL ||
+	    git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
+	    git_tree_entry_filemode(entry) != GIT_FILEMODE_BLOB) {
+		error = cw_error(CW_EINVALID, "commit %s on the chain of %s does not hold one ops blob", hex,
+		                 ahex);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(entry)) < 0) {
+		error = fail_git(CW_EINVALID, "the ops of a log commit cannot be read");
+		goto done;
+	}
+	if (git_blob_rawsize(blob) > (git_object_size_t)BLOB_MAX) {
+		error = cw_error(CW_EINVALID, "the ops of commit %s are too large", hex);
+		goto done;
+	}
+	cw_keys_hash(hash, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	if (!cw_secret_equal(hash, l->msg.ops_hash, CW_HASH_BYTES)) {
+		error = cw_error(CW_EVERIFY,
+		                 "the ops of commit %s on the chain of %s do not match its signed hash", hex,
+		                 ahex);
+		goto done;
+	}
+	l->blob.len = 0;
+	if ((error = cw_buf_put(&l->blob, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob))) < 0)
+		goto done;
+	error = CW_OK;
+done:
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	git_odb_object_free(raw);
+	return error;
+}
+
+static void links_free(link_t *links, size_t n)
+{
+	size_t i;
+
+	for (i = 0; links && i < n; i++) {
+		cw_buf_dispose(&links[i].blob);
+		cw_buf_dispose(&links[i].plain);
+	}
+	free(links);
+}
+
+/* Walk a chain from its head by first parents, checking every commit, down
+ * to seq 1 or to `seen` (the commit last ingested; the walk must meet it).
+ * *out: the commits not yet seen, oldest first. */
+static int walk_chain(link_t **out, size_t *n_out, cw_log *log, const cw_keyring *kr, const chain_ref *r,
+                      const git_oid *seen)
+{
+	link_t *v = NULL, *grown, tmp;
+	size_t n = 0, alloc = 0, i;
+	git_oid cur;
+	char ahex[AUTHOR_HEX + 1];
+	int error = CW_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	cw_author_hex(ahex, r->author);
+	git_oid_cpy(&cur, &r->head);
+	for (;;) {
+		if (n == alloc) {
+			if (n >= CW_LOG_CHAIN_MAX) {
+				error = cw_error(CW_EINVALID, "the chain of %s is too long", ahex);
+				goto done;
+			}
+			alloc = alloc ? 2 * alloc : 8;
+			if ((grown = realloc(v, alloc * sizeof(*v))) == NULL) {
+				error = cw_error_nomem();
+				goto done;
+			}
+			v = grown;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		n++;
+		if ((error = check_commit(&v[n - 1], log, kr, &cur, r->case_id, r->author)) < 0)
+			goto done;
+		if (n > 1 && v[n - 1].msg.last + 1 != v[n - 2].msg.first) {
+			error = cw_error(CW_EVERIFY,
+			                 "equivocation by %s: its chain does not join (seq %" PRIu64
+			                 " follows seq %" PRIu64 ")",
+			                 ahex, v[n - 2].msg.first, v[n - 1].msg.last);
+			goto done;
+		}
+		if (!v[n - 1].has_parent) {
+			if (seen) {
+				error = cw_error(
+				    CW_EVERIFY,
+				    "equivocation by %s: its chain was rewritten (it no longer holds the "
+				    "commit this node took from it)",
+				    ahex);
+				goto done;
+			}
+			break;
+		}
+		if (seen && git_oid_equal(&v[n - 1].first_parent, seen)) {
+			cw_log_message sm;
+
+			if ((error = read_message(&sm, NULL, log, seen)) < 0)
+				goto done;
+			if (sm.last + 1 != v[n - 1].msg.first) {
+				error = cw_error(CW_EVERIFY, "equivocation by %s: its chain does not join",
+				                 ahex);
+				goto done;
+			}
+			break;
+		}
+		git_oid_cpy(&cur, &v[n - 1].first_parent);
+	}
+	for (i = 0; i < n / 2; i++) {
+		tmp = v[i];
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = tmp;
+	}
+	*out = v;
+	*n_out = n;
+	v = NULL;
+done:
+	links_free(v, n);
+	return error;
+}
+
+/* ---- batches ------------------------------------------------------------------ */
+
+static void box_context(uint8_t ctx[CTX_LEN], const uint8_t case_id[CW_ID_BYTES],
+                        const uint8_t author[CW_AUTHOR_BYTES])
+{
+	memcpy(ctx, "cw-ops", 6);
+	memcpy(ctx + 6, case_id, CW_ID_BYTES);
+	memcpy(ctx + 6 + CW_ID_BYTES, author, CW_AUTHOR_BYTES);
+}
+
+typedef struct {
+	const uint8_t *p;
+	size_t len;
+	size_t link; /* index of the commit that carried it */
+} op_ref;
+
+/* Decode the batch of link l (index li) from outside bytes; each op must be
+ * of the message's case and author, seqs first..last in order. */
+static int decode_batch(op_ref **ops, size_t *nops, size_t *alloc, const link_t *l, size_t li)
+{
+	cw_reader rd;
+	cw_op *op = NULL;
+	op_ref *grown;
+	uint32_t count, len, i;
+	const uint8_t *p;
+	char ahex[AUTHOR_HEX + 1];
+	int error;
+
+	cw_author_hex(ahex, l->msg.author);
+	if ((op = malloc(sizeof(*op))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	cw_reader_init(&rd, l->plain.data, l->plain.len);
+	if ((error = cw_reader_u32(&rd, &count, "the op count of a batch")) < 0)
+		goto done;
+	if ((uint64_t)count != l->msg.last - l->msg.first + 1) {
+		error = cw_error(CW_EVERIFY,
+		                 "a commit of %s carries %" PRIu32 " ops but names seq %" PRIu64 "-%" PRIu64,
+		                 ahex, count, l->msg.first, l->msg.last);
+		goto done;
+	}
+	for (i = 0; i < count; i++) {
+		if ((error = cw_reader_u32(&rd, &len, "the length of an op in a batch")) < 0)
+			goto done;
+		if (len == 0 || len > CW_OP_MAX_BYTES) {
+			error = cw_error(CW_EINVALID, "an op in a batch of %s has an impossible length",
+			                 ahex);
+			goto done;
+		}
+		if ((error = cw_reader_get(&rd, &p, len, "an op in a batch")) < 0)
+			goto done;
+		if ((error = cw_op_decode(op, p, len)) < 0)
+			goto done;
+		if (memcmp(op->case_id, l->msg.case_id, CW_ID_BYTES) != 0 ||
+		    memcmp(op->author, l->msg.author, CW_AUTHOR_BYTES) != 0 || op->seq != l->msg.first + i) {
+			error = cw_error(CW_EVERIFY, "a commit of %s carries an op its message does not name",
+			                 ahex);
+			goto done;
+		}
+		if (*nops == *alloc) {
+			size_t na = *alloc ? 2 * *alloc : 64;
+
+			if ((grown = realloc(*ops, na * sizeof(**ops))) == NULL) {
+				error = cw_error_nomem();
+				goto done;
+			}
+			*ops = grown;
+			*alloc = na;
+		}
+		(*ops)[*nops].p = p;
+		(*ops)[*nops].len = len;
+		(*ops)[*nops].link = li;
+		(*nops)++;
+	}
+	error = cw_reader_end(&rd, "a batch of ops");
+done:
+	free(op);
+	return error;
+}
+
+/* ---- commit --------------------------------------------------------------------- */
+
+typedef struct {
+	uint8_t case_id[CW_ID_BYTES];
+	uint64_t seq;
+	uint64_t hlc;
+	uint8_t *bytes;
+	size_t len;
+} mine_t;
+
+typedef struct {
+	mine_t *v;
+	size_t n, alloc;
+} mine_list;
+
+static int collect_mine(const cw_op *op, const char *flagged, void *ctx)
+{
+	mine_list *m = ctx;
+	size_t len = op->signed_len + CW_SIG_BYTES;
+	mine_t *grown;
+
+	(void)flagged;
+	if (m->n == m->alloc) {
+		size_t na = m->alloc ? 2 * m->alloc : 64;
+
+		if ((grown = realloc(m->v, na * sizeof(*grown))) == NULL)
+			return cw_error_nomem();
+		m->v = grown;
+		m->alloc = na;
+	}
+	if ((m->v[m->n].bytes = malloc(len)) == NULL)
+		return cw_error_nomem();
+	memcpy(m->v[m->n].bytes, op->sig - op->signed_len, len);
+	memcpy(m->v[m->n].case_id, op->case_id, CW_ID_BYTES);
+	m->v[m->n].seq = op->seq;
+	m->v[m->n].hlc = op->hlc;
+	m->v[m->n].len = len;
+	m->n++;
+	return CW_OK;
+}
+
+static int cmp_mine(const void *a, const void *b)
+{
+	const mine_t *x = a, *y = b;
+	int c = memcmp(x->case_id, y->case_id, CW_ID_BYTES);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void mine_dispose(mine_list *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		cw_secret_wipe(m->v[i].bytes, m->v[i].len);
+		free(m->v[i].bytes);
+	}
+	free(m->v);
+}
+
+/* One commit carrying ops[0..n) (one case, seq order) after prev (or none). */
+static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const uint8_t author[CW_AUTHOR_BYTES],
+                        const mine_t *ops, size_t n, const git_oid *prev)
+{
+	cw_buf batch = CW_BUF_INIT, box = CW_BUF_INIT, text = CW_BUF_INIT, signed_text = CW_BUF_INIT;
+	cw_secret *key = NULL;
+	git_treebuilder *tb = NULL;
+	git_odb *odb = NULL;
+	git_reference *ref = NULL;
+	chain_ref *others = NULL;
+	size_t nothers = 0, i;
+	git_oid blob_oid, tree_oid, commit_oid;
+	uint8_t ctx[CTX_LEN], hash[CW_HASH_BYTES];
+	char name[REF_LEN + 1], hex[GIT_OID_HEXSZ + 1], chex[CASE_HEX + 1], ahex[AUTHOR_HEX + 1];
+	char hhex[2 * CW_HASH_BYTES + 1], line[256];
+	uint64_t secs = cw_hlc_ms(ops[n - 1].hlc) / 1000;
+	int error, rc;
+
+	batch.cap = CW_LOG_BATCH_MAX_BYTES;
+	ref_name(name, ops[0].case_id, author);
+	cw_id_hex(chex, ops[0].case_id);
+	cw_author_hex(ahex, author);
+	if (n > CW_LOG_BATCH_MAX_OPS) {
+		error = cw_error(CW_EINVALID, "too many new ops for case %s for one commit", chex);
+		goto done;
+	}
+	if ((error = cw_buf_put_u32(&batch, (uint32_t)n)) < 0)
+		goto done;
+	for (i = 0; i < n; i++)
+		if ((error = cw_buf_put_u32(&batch, (uint32_t)ops[i].len)) < 0 ||
+		    (error = cw_buf_put(&batch, ops[i].bytes, ops[i].len)) < 0) {
+			error = cw_error(error, "the new ops of case %s are too large for one commit", chex);
+			goto done;
+		}
+	if ((error = cw_case_key(&key, st, ops[0].case_id)) < 0)
+		goto done;
+	box_context(ctx, ops[0].case_id, author);
+	if ((error = cw_seal_box(&box, key, ctx, sizeof(ctx), batch.data, batch.len)) < 0)
+		goto done;
+	cw_keys_hash(hash, box.data, box.len);
+	cw_hex_encode(hhex, hash, CW_HASH_BYTES);
+	if (git_blob_create_from_buffer(&blob_oid, log->repo, box.data, box.len) < 0) {
+		error = fail_git(CW_ERROR, "could not write ops to the git log");
+		goto done;
+	}
+	if (git_treebuilder_new(&tb, log->repo, NULL) < 0 ||
+	    git_treebuilder_insert(NULL, tb, "ops", &blob_oid, GIT_FILEMODE_BLOB) < 0 ||
+	    git_treebuilder_write(&tree_oid, tb) < 0) {
+		error = fail_git(CW_ERROR, "could not write a tree to the git log");
+		goto done;
+	}
+	oid_hex(hex, &tree_oid);
+	snprintf(line, sizeof(line), "tree %s\n", hex);
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+		goto done;
+	if (prev) {
+		oid_hex(hex, prev);
+		snprintf(line, sizeof(line), "parent %s\n", hex);
+		if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+			goto done;
+	}
+	if ((error = list_chains(&others, &nothers, log, ops[0].case_id)) < 0)
+		goto done;
+	for (i = 0; i < nothers; i++) {
+		if (memcmp(others[i].author, author, CW_AUTHOR_BYTES) == 0)
+			continue;
+		oid_hex(hex, &others[i].head);
+		snprintf(line, sizeof(line), "parent %s\n", hex);
+		if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+			goto done;
+	}
+	snprintf(line, sizeof(line), "author %s <%s@caseway> %" PRIu64 " +0000\n", ahex, ahex, secs);
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+		goto done;
+	snprintf(line, sizeof(line), "committer %s <%s@caseway> %" PRIu64 " +0000\n\n", ahex, ahex, secs);
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+		goto done;
+	snprintf(line, sizeof(line),
+	         "caseway ops v1\n\ncase: %s\nauthor: %s\nseq: %" PRIu64 "-%" PRIu64 "\nops-blake2b: %s\n",
+	         chex, ahex, ops[0].seq, ops[n - 1].seq, hhex);
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0 ||
+	    (error = cw_sshsig_sign_commit(&signed_text, me, (const char *)text.data, text.len)) < 0)
+		goto done;
+	if (git_repository_odb(&odb, log->repo) < 0 ||
+	    git_odb_write(&commit_oid, odb, signed_text.data, signed_text.len, GIT_OBJECT_COMMIT) < 0) {
+		error = fail_git(CW_ERROR, "could not write a commit to the git log");
+		goto done;
+	}
+	if (prev)
+		rc = git_reference_create_matching(&ref, log->repo, name, &commit_oid, 1, prev,
+		                                   "caseway: ops");
+	else
+		rc = git_reference_create(&ref, log->repo, name, &commit_oid, 0, "caseway: ops");
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+		error = fail_git(CW_EEXISTS, "the chain moved while this node was writing to it");
+		goto done;
+	}
+	if (rc < 0) {
+		error = fail_git(CW_ERROR, "could not move a chain of the git log");
+		goto done;
+	}
+	error = CW_OK;
+done:
+	git_reference_free(ref);
+	git_odb_free(odb);
+	git_treebuilder_free(tb);
+	free(others);
+	cw_secret_free(key);
+	cw_buf_dispose(&batch);
+	cw_buf_dispose(&box);
+	cw_buf_dispose(&text);
+	cw_buf_dispose(&signed_text);
+	return error;
+}
+
+int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me)
+{
+	mine_list mine = { NULL, 0, 0 };
+	cw_keyring self = { 0, NULL };
+	git_reference *ref = NULL;
+	uint8_t author[CW_AUTHOR_BYTES];
+	size_t i, j, commits = 0;
+	int error, rc;
+
+	if ((error = cw_author_from_hex(author, cw_keys_id(me))) < 0 ||
+	    (error = cw_keyring_add(&self, cw_keys_sign_pk(me))) < 0 ||
+	    (error = cw_oplog_each(st, NULL, author, 0, collect_mine, &mine)) < 0)
+		goto done;
+	if (mine.n > 1)
+		qsort(mine.v, mine.n, sizeof(*mine.v), cmp_mine);
+	for (i = 0; i < mine.n; i = j) {
+		chain_ref r;
+		link_t head;
+		uint64_t carried = 0;
+		size_t k;
+
+		for (j = i + 1; j < mine.n && memcmp(mine.v[j].case_id, mine.v[i].case_id, CW_ID_BYTES) == 0;
+		     j++)
+			;
+		ref_name(r.name, mine.v[i].case_id, author);
+		memcpy(r.case_id, mine.v[i].case_id, CW_ID_BYTES);
+		memcpy(r.author, author, CW_AUTHOR_BYTES);
+		rc = git_reference_lookup(&ref, log->repo, r.name);
+		if (rc < 0 && rc != GIT_ENOTFOUND) {
+			error = fail_git(CW_ERROR, "could not read a chain of the git log");
+			goto done;
+		}
+		if (rc == 0) {
+			if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+				error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", r.name);
+				goto done;
+			}
+			git_oid_cpy(&r.head, git_reference_target(ref));
+			memset(&head, 0, sizeof(head));
+			error = check_commit(&head, log, &self, &r.head, r.case_id, author);
+			cw_buf_dispose(&head.blob);
+			if (error < 0)
+				goto done;
+			carried = head.msg.last;
+		}
+		for (k = i; k < j && mine.v[k].seq <= carried; k++)
+			;
+		if (k == j) {
+			if (mine.v[j - 1].seq < carried) {
+				error = cw_error(
+				    CW_EVERIFY,
+				    "the git log carries ops of this device the store does not hold");
+				goto done;
+			}
+		} else {
+			size_t m;
+
+			for (m = k; m < j; m++)
+				if (mine.v[m].seq != carried + 1 + (m - k)) {
+					error = cw_error(CW_EVERIFY,
+					                 "the store's ops of this device are not contiguous");
+					goto done;
+				}
+			if ((error = write_commit(log, st, me, author, mine.v + k, j - k,
+			                          rc == 0 ? &r.head : NULL)) < 0)
+				goto done;
+			commits++;
+		}
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	*commits_out = commits;
+	error = CW_OK;
+done:
+	git_reference_free(ref);
+	cw_keyring_dispose(&self);
+	mine_dispose(&mine);
+	return error;
+}
+
+/* ---- ingest ----------------------------------------------------------------------- */
+
+typedef struct {
+	chain_ref ref;
+	link_t *links;
+	size_t nlinks;
+	op_ref *ops;
+	size_t nops, alloc, next;
+	int skipped;
+} chain_t;
+
+static void meta_key(char out[80], const chain_ref *r)
+{
+	char c[CASE_HEX + 1], a[AUTHOR_HEX + 1];
+
+	cw_id_hex(c, r->case_id);
+	cw_author_hex(a, r->author);
+	snprintf(out, 80, "%s%s:%s", META_PREFIX, c, a);
+}
+
+/* The commit the store last took from chain r; *found 0 when none. */
+static int seen_of(git_oid *out, int *found, cw_store *st, const chain_ref *r)
+{
+	cw_buf v = CW_BUF_INIT;
+	char key[80], hex[GIT_OID_HEXSZ + 1];
+	int error;
+
+	*found = 0;
+	v.cap = 64;
+	meta_key(key, r);
+	error = cw_store_meta_get(st, key, &v);
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		error = CW_OK;
+		goto done;
+	}
+	if (error < 0)
+		goto done;
+	if (v.len != GIT_OID_HEXSZ || !is_lower_hex((const char *)v.data, v.len)) {
+		error = cw_error(CW_EINVALID, "the store's record of chain %s is damaged", r->name);
+		goto done;
+	}
+	memcpy(hex, v.data, GIT_OID_HEXSZ);
+	hex[GIT_OID_HEXSZ] = '\0';
+	if (git_oid_fromstr(out, hex) < 0) {
+		error = fail_git(CW_EINVALID, "the store's record of a chain is damaged");
+		goto done;
+	}
+	*found = 1;
+done:
+	cw_buf_dispose(&v);
+	return error;
+}
+
+static void chains_free(chain_t *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; c && i < n; i++) {
+		links_free(c[i].links, c[i].nlinks);
+		free(c[i].ops);
+	}
+	free(c);
+}
+
+/* Walk, check and open the new commits of one chain. */
+static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring *kr)
+{
+	cw_secret *key = NULL;
+	git_oid seen;
+	uint8_t ctx[CTX_LEN];
+	size_t i;
+	int found, error;
+
+	if ((error = seen_of(&seen, &found, st, &c->ref)) < 0)
+		goto done;
+	if (found && (git_oid_equal(&seen, &c->ref.head) ||
+	              git_graph_descendant_of(log->repo, &seen, &c->ref.head) == 1))
+		goto done; /* nothing new (the ref is at or behind what was taken) */
+	if ((error = walk_chain(&c->links, &c->nlinks, log, kr, &c->ref, found ? &seen : NULL)) < 0)
+		goto done;
+	error = cw_case_key(&key, st, c->ref.case_id);
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		c->skipped = 1;
+		error = CW_OK;
+		goto done;
+	}
+	if (error < 0)
+		goto done;
+	box_context(ctx, c->ref.case_id, c->ref.author);
+	for (i = 0; i < c->nlinks; i++) {
+		link_t *l = &c->links[i];
+		char hex[GIT_OID_HEXSZ + 1];
+
+		l->plain.cap = CW_LOG_BATCH_MAX_BYTES;
+		error = cw_seal_open(&l->plain, key, ctx, sizeof(ctx), l->blob.data, l->blob.len);
+		if (error < 0) {
+			oid_hex(hex, &l->oid);
+			error = cw_error(error == CW_EINVALID ? CW_EINVALID : CW_EVERIFY,
+			                 "the ops of commit %s do not open with the case key: %s", hex,
+			                 cw_error_last());
+			goto done;
+		}
+		cw_buf_dispose(&l->blob);
+		if ((error = decode_batch(&c->ops, &c->nops, &c->alloc, l, i)) < 0)
+			goto done;
+	}
+done:
+	cw_secret_free(key);
+	return error;
+}
+
+/* Record the newest commit of c whose ops are all in the store. */
+static int mark_seen(cw_store *st, const chain_t *c)
+{
+	char key[80], hex[GIT_OID_HEXSZ + 1];
+	size_t done_links;
+
+	if (c->skipped || c->nlinks == 0)
+		return CW_OK;
+	done_links = c->next == c->nops ? c->nlinks : c->ops[c->next].link;
+	if (done_links == 0)
+		return CW_OK;
+	meta_key(key, &c->ref);
+	oid_hex(hex, &c->links[done_links - 1].oid);
+	return cw_store_meta_set(st, key, hex, GIT_OID_HEXSZ);
+}
+
+int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr)
+{
+	chain_ref *refs = NULL;
+	chain_t *chains = NULL;
+	size_t nrefs = 0, i, added_total = 0, skipped = 0, waiting = 0;
+	int in_tx = 0, progress, added, error;
+
+	log->skipped = 0;
+	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
+		goto done;
+	if (nrefs && (chains = calloc(nrefs, sizeof(*chains))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < nrefs; i++) {
+		chains[i].ref = refs[i];
+		if ((error = prepare_chain(&chains[i], log, st, kr)) < 0)
+			goto done;
+		skipped += (size_t)chains[i].skipped;
+	}
+	if ((error = cw_store_begin(st)) < 0)
+		goto done;
+	in_tx = 1;
+	/* Rounds until no chain moves: an op waiting for another chain's op
+	 * goes in once that chain has been fed far enough. */
+	do {
+		progress = 0;
+		for (i = 0; i < nrefs; i++) {
+			chain_t *c = &chains[i];
+
+			while (!c->skipped && c->next < c->nops) {
+				error = cw_oplog_ingest(&added, st, kr, c->ops[c->next].p,
+				                        c->ops[c->next].len);
+				if (error == CW_EWAIT)
+					break;
+				if (error < 0) {
+					char ahex[AUTHOR_HEX + 1];
+
+					cw_author_hex(ahex, c->ref.author);
+					error = cw_error(error, "an op on the chain of %s was refused: %s",
+					                 ahex, cw_error_last());
+					goto done;
+				}
+				added_total += (size_t)added;
+				c->next++;
+				progress = 1;
+			}
+		}
+	} while (progress);
+	for (i = 0; i < nrefs; i++) {
+		if (!chains[i].skipped && chains[i].next < chains[i].nops)
+			waiting++;
+		if ((error = mark_seen(st, &chains[i])) < 0)
+			goto done;
+	}
+	if ((error = cw_oplog_flush(st)) < 0 || (error = cw_store_commit(st)) < 0)
+		goto done;
+	in_tx = 0;
+	log->skipped = skipped;
+	if (waiting) {
+		error = cw_error(
+		    CW_EWAIT,
+		    "%zu chains of the git log wait for ops that are not in it yet; the rest was taken",
+		    waiting);
+		goto done;
+	}
+	*ops_out = added_total;
+	error = CW_OK;
+done:
+	if (in_tx)
+		cw_store_rollback(st);
+	chains_free(chains, nrefs);
+	free(refs);
+	return error;
+}
+
+/* ---- verify and signers ---------------------------------------------------------- */
+
+int cw_log_verify(size_t *commits_out, cw_log *log, const cw_keyring *kr)
+{
+	chain_ref *refs = NULL;
+	link_t *links = NULL;
+	size_t nrefs = 0, nlinks = 0, i, total = 0;
+	int error;
+
+	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
+		goto done;
+	for (i = 0; i < nrefs; i++) {
+		if ((error = walk_chain(&links, &nlinks, log, kr, &refs[i], NULL)) < 0)
+			goto done;
+		total += nlinks;
+		links_free(links, nlinks);
+		links = NULL;
+		nlinks = 0;
+	}
+	*commits_out = total;
+	error = CW_OK;
+done:
+	links_free(links, nlinks);
+	free(refs);
+	return error;
+}
+
+int cw_log_allowed_signers(cw_buf *out, const cw_keyring *kr)
+{
+	cw_buf tmp = CW_BUF_INIT;
+	char *line = NULL, id[CW_DEVICE_ID_LEN + 1];
+	size_t i;
+	int error = CW_OK;
+
+	for (i = 0; i < kr->n; i++) {
+		cw_keys_id_of(id, kr->e[i].pk);
+		if ((error = cw_sshsig_pubkey_line(&line, kr->e[i].pk, NULL)) < 0)
+			goto done;
+		if ((error = cw_buf_put(&tmp, id, strlen(id))) < 0 ||
+		    (error = cw_buf_put(&tmp, SIGNERS_MID, strlen(SIGNERS_MID))) < 0 ||
+		    (error = cw_buf_put(&tmp, line, strlen(line))) < 0 ||
+		    (error = cw_buf_put(&tmp, "\n", 1)) < 0)
+			goto done;
+		free(line);
+		line = NULL;
+	}
+	if (tmp.len)
+		error = cw_buf_put(out, tmp.data, tmp.len);
+done:
+	free(line);
+	cw_buf_dispose(&tmp);
+	return error;
+}

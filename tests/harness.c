@@ -4,7 +4,9 @@
 #include "crypto/secret.h"
 #include "util/error.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +39,40 @@ const char *cw_test_tmpdir(void)
 		exit(2);
 	}
 	return dir;
+}
+
+int cw_test_run(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+int cw_test_capture(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	FILE *p;
+	size_t n = 0, r;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	while (n + 1 < cap && (r = fread(out + n, 1, cap - 1 - n, p)) > 0)
+		n += r;
+	out[n] = '\0';
+	st = pclose(p);
+	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
 static void remove_tmp(void)

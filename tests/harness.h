@@ -22,6 +22,13 @@ void cw_test_fail(const char *file, int line, const char *expr, const char *extr
 /* A fresh empty directory for this test under $TMPDIR; removed at exit. */
 const char *cw_test_tmpdir(void);
 
+/* Run a shell command (printf-style); its exit status, -1 when it did not
+ * exit normally. */
+int cw_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, with its standard output captured into out (cap bytes, NUL
+ * terminated). */
+int cw_test_capture(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define CHECK(expr)                                                    \
 	do {                                                           \
 		if (!(expr))                                           \

@@ -25,48 +25,13 @@ static char src[300];
 static char c1[41], c2[41], c3[41], s1[41], tree1[41];
 static int have_git = -1;
 
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
-/* Run a command, capture its stdout (and stderr when the command says
- * 2>&1) into out; returns the exit status. */
-__attribute__((format(printf, 3, 4))) static int capture(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	FILE *p;
-	size_t n = 0, r;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	while (n + 1 < cap && (r = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += r;
-	out[n] = '\0';
-	st = pclose(p);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
 static void rev_parse(char out[41], const char *repo, const char *rev)
 {
 	char buf[128];
 
 	out[0] = '\0';
-	if (capture(buf, sizeof(buf), "git -C '%s' rev-parse '%s'", repo, rev) == 0 && strlen(buf) >= 40) {
+	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse '%s'", repo, rev) == 0 &&
+	    strlen(buf) >= 40) {
 		memcpy(out, buf, 40);
 		out[40] = '\0';
 	}
@@ -78,7 +43,7 @@ static int need_git(void)
 	static char home[300];
 
 	if (have_git < 0) {
-		have_git = run("git --version >/dev/null 2>&1") == 0;
+		have_git = cw_test_run("git --version >/dev/null 2>&1") == 0;
 		if (have_git) {
 			snprintf(home, sizeof(home), "%s", cw_test_tmpdir());
 			setenv("HOME", home, 1);
@@ -106,7 +71,8 @@ static int need_src(void)
 	if (src[0])
 		return 1;
 	snprintf(src, sizeof(src), "%s/src", cw_test_tmpdir());
-	if (run("git init -q -b main '%s' && cd '%s' && "
+	if (cw_test_run(
+	        "git init -q -b main '%s' && cd '%s' && "
 	        "echo one > a && git add a && git commit -q -m first && "
 	        "echo two >> a && mkdir d && echo x > d/f && git add -A && git commit -q -m second && "
 	        "git branch side && "
@@ -156,13 +122,13 @@ static int write_bundle(char *path, size_t cap, const char *dir, int incremental
 static void fresh_bare(char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/target.git", cw_test_tmpdir());
-	CHECK(run("git init -q --bare '%s'", out) == 0);
+	CHECK(cw_test_run("git init -q --bare '%s'", out) == 0);
 }
 
 static int fsck_clean(const char *repo)
 {
 	char out[4096];
-	int rc = capture(out, sizeof(out), "git -C '%s' fsck --strict --no-dangling 2>&1", repo);
+	int rc = cw_test_capture(out, sizeof(out), "git -C '%s' fsck --strict --no-dangling 2>&1", repo);
 
 	if (rc != 0 || strstr(out, "error") || strstr(out, "missing") || strstr(out, "corrupt")) {
 		fprintf(stderr, "  git fsck (exit %d): %s\n", rc, out);
@@ -176,15 +142,15 @@ static void pack_listing(char *out, size_t cap, const char *repo)
 {
 	char objs[4096];
 
-	CHECK(capture(out, cap, "ls -A '%s/objects/pack'", repo) == 0);
-	CHECK(capture(objs, sizeof(objs), "ls -A '%s/objects'", repo) == 0);
+	CHECK(cw_test_capture(out, cap, "ls -A '%s/objects/pack'", repo) == 0);
+	CHECK(cw_test_capture(objs, sizeof(objs), "ls -A '%s/objects'", repo) == 0);
 	CHECK(strstr(objs, "cw-incoming") == NULL);
 	CHECK(strstr(out, "pack_git2") == NULL);
 }
 
 static int has_object(const char *repo, const char *oid)
 {
-	return run("git -C '%s' cat-file -e %s 2>/dev/null", repo, oid) == 0;
+	return cw_test_run("git -C '%s' cat-file -e %s 2>/dev/null", repo, oid) == 0;
 }
 
 /* ---- writing, checked by stock git ------------------------------------ */
@@ -200,25 +166,25 @@ static void test_full_bundle_accepted_by_git(void)
 	CHECK_OK(write_bundle(path, sizeof(path), dir, 0));
 
 	snprintf(empty, sizeof(empty), "%s/empty", dir);
-	CHECK(run("git init -q '%s'", empty) == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", empty, path) == 0);
+	CHECK(cw_test_run("git init -q '%s'", empty) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", empty, path) == 0);
 	CHECK(strstr(out, "is okay") != NULL);
 
 	snprintf(want, sizeof(want), "%s refs/heads/main\n%s refs/heads/side\n", c3, s1);
-	CHECK(capture(out, sizeof(out), "git bundle list-heads '%s'", path) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git bundle list-heads '%s'", path) == 0);
 	CHECK(strcmp(out, want) == 0);
 
 	snprintf(clone, sizeof(clone), "%s/clone", dir);
-	CHECK(run("git clone -q -b main '%s' '%s' 2>/dev/null", path, clone) == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%s", clone) == 0);
+	CHECK(cw_test_run("git clone -q -b main '%s' '%s' 2>/dev/null", path, clone) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%s", clone) == 0);
 	CHECK(strcmp(out, "third: the é subject\nsecond\nfirst\n") == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%s origin/side", clone) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%s origin/side", clone) == 0);
 	CHECK(strcmp(out, "side one\nsecond\nfirst\n") == 0);
-	CHECK(run("git -C '%s' fsck --strict >/dev/null 2>&1", clone) == 0);
+	CHECK(cw_test_run("git -C '%s' fsck --strict >/dev/null 2>&1", clone) == 0);
 
 	/* git fetch from the bundle file */
-	CHECK(run("git -C '%s' fetch -q '%s' 'refs/heads/*:refs/remotes/b/*'", empty, path) == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' rev-parse b/main b/side", empty) == 0);
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/heads/*:refs/remotes/b/*'", empty, path) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' rev-parse b/main b/side", empty) == 0);
 	snprintf(want, sizeof(want), "%s\n%s\n", c3, s1);
 	CHECK(strcmp(out, want) == 0);
 }
@@ -235,28 +201,29 @@ static void test_incremental_bundle_prerequisite(void)
 	CHECK_OK(write_bundle(path, sizeof(path), dir, 1));
 
 	/* The header lists the prerequisite with its subject. */
-	CHECK(capture(out, sizeof(out), "head -c 300 '%s' | sed -n 2p", path) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "head -c 300 '%s' | sed -n 2p", path) == 0);
 	snprintf(want, sizeof(want), "-%s second\n", c2);
 	CHECK(strcmp(out, want) == 0);
 
 	/* A repository with c2 accepts it... */
 	snprintf(have, sizeof(have), "%s/have", dir);
-	CHECK(run("git clone -q --bare --single-branch -b main '%s' '%s' && "
+	CHECK(cw_test_run(
+	          "git clone -q --bare --single-branch -b main '%s' '%s' && "
 	          "git -C '%s' update-ref refs/heads/main %s && git -C '%s' branch -q -D side 2>/dev/null;"
 	          "git -C '%s' reflog expire --expire=now --all && git -C '%s' gc -q --prune=now",
 	          src, have, have, c2, have, have, have) == 0);
 	CHECK(!has_object(have, c3));
-	CHECK(capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", have, path) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", have, path) == 0);
 	CHECK(strstr(out, "is okay") != NULL);
 	CHECK(strstr(out, "requires this ref") != NULL);
-	CHECK(run("git -C '%s' fetch -q '%s' 'refs/heads/*:refs/heads/*'", have, path) == 0);
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/heads/*:refs/heads/*'", have, path) == 0);
 	CHECK(has_object(have, c3) && has_object(have, s1));
 	CHECK(fsck_clean(have));
 
 	/* ...an empty one reports the missing prerequisite. */
 	snprintf(empty, sizeof(empty), "%s/empty", dir);
-	CHECK(run("git init -q '%s'", empty) == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", empty, path) != 0);
+	CHECK(cw_test_run("git init -q '%s'", empty) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' bundle verify '%s' 2>&1", empty, path) != 0);
 	CHECK(strstr(out, "lacks these prerequisite commits") != NULL);
 	CHECK(strstr(out, c2) != NULL);
 
@@ -298,7 +265,7 @@ static void test_write_refuses_bad_input(void)
 	CHECK_CODE(cw_bundle_write(&bytes, dir, path, refs, 1, NULL, 0), CW_ENOTFOUND);
 	CHECK(bytes == 7);
 	/* nothing left behind: no bundle, no temporary file */
-	CHECK(capture(out, sizeof(out), "ls -A '%s'", dir) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "ls -A '%s'", dir) == 0);
 	CHECK(strcmp(out, "") == 0);
 }
 
@@ -319,10 +286,10 @@ static void test_import_full_then_again(void)
 	cw_bundle_header_dispose(&h);
 	CHECK(has_object(repo, c1) && has_object(repo, c2) && has_object(repo, c3) && has_object(repo, s1));
 	CHECK(has_object(repo, tree1));
-	CHECK(run("git -C '%s' cat-file -e %s:d/f", repo, c3) == 0);
+	CHECK(cw_test_run("git -C '%s' cat-file -e %s:d/f", repo, c3) == 0);
 	CHECK(fsck_clean(repo));
 	/* refs are the caller's business */
-	CHECK(run("git -C '%s' show-ref -q", repo) != 0);
+	CHECK(cw_test_run("git -C '%s' show-ref -q", repo) != 0);
 	pack_listing(before, sizeof(before), repo);
 
 	CHECK_OK(cw_bundle_import(&h, repo, path, MAX_BYTES));
@@ -414,9 +381,9 @@ static void test_reads_stock_bundles(void)
 	snprintf(full, sizeof(full), "%s/stock.bundle", dir);
 	snprintf(inc, sizeof(inc), "%s/stock-inc.bundle", dir);
 	snprintf(v3, sizeof(v3), "%s/stock-v3.bundle", dir);
-	CHECK(run("git -C '%s' bundle create -q --version=2 '%s' main side", src, full) == 0);
-	CHECK(run("git -C '%s' bundle create -q --version=2 '%s' main side ^%s", src, inc, c2) == 0);
-	CHECK(run("git -C '%s' bundle create -q --version=3 '%s' main", src, v3) == 0);
+	CHECK(cw_test_run("git -C '%s' bundle create -q --version=2 '%s' main side", src, full) == 0);
+	CHECK(cw_test_run("git -C '%s' bundle create -q --version=2 '%s' main side ^%s", src, inc, c2) == 0);
+	CHECK(cw_test_run("git -C '%s' bundle create -q --version=3 '%s' main", src, v3) == 0);
 
 	CHECK_OK(cw_bundle_read_header(&h, full));
 	CHECK(h.nrefs == 2 && h.nprereqs == 0);
@@ -654,7 +621,8 @@ static void test_incomplete_pack_refused(void)
 		fresh_bare(repo, sizeof(repo));
 		CHECK(import_hostile(repo, dir, t.data, t.len, "pack missing its base") == CW_EVERIFY);
 		CHECK(fsck_clean(repo));
-		CHECK(capture(out, sizeof(out), "ls -A '%s/objects/pack'", repo) == 0 && out[0] == '\0');
+		CHECK(cw_test_capture(out, sizeof(out), "ls -A '%s/objects/pack'", repo) == 0 &&
+		      out[0] == '\0');
 	}
 	cw_bundle_header_dispose(&h);
 
@@ -662,8 +630,8 @@ static void test_incomplete_pack_refused(void)
 	t.len = 0;
 	b.len = 0;
 	snprintf(inc, sizeof(inc), "%s/partial.pack", dir);
-	CHECK(run("printf '%%s\\n%%s\\n' %s %s | git -C '%s' pack-objects -q --stdout > '%s'", c1, tree1, src,
-	          inc) == 0);
+	CHECK(cw_test_run("printf '%%s\\n%%s\\n' %s %s | git -C '%s' pack-objects -q --stdout > '%s'", c1,
+	                  tree1, src, inc) == 0);
 	CHECK_OK(cw_file_read(&b, inc, MAX_BYTES));
 	CHECK_OK(cw_buf_put(&t, "# v2 git bundle\n", 16));
 	CHECK_OK(cw_buf_put(&t, c1, 40));

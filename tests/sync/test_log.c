@@ -28,47 +28,13 @@
 
 static int have_git = -1;
 
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
-__attribute__((format(printf, 3, 4))) static int capture(char *out, size_t cap, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	FILE *p;
-	size_t n = 0, r;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return -1;
-	while (n + 1 < cap && (r = fread(out + n, 1, cap - 1 - n, p)) > 0)
-		n += r;
-	out[n] = '\0';
-	st = pclose(p);
-	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
 static int need_git(void)
 {
 	static char home[300];
 
 	if (have_git < 0) {
-		have_git = run("git --version >/dev/null 2>&1") == 0 &&
-		           run("command -v ssh-keygen >/dev/null 2>&1") == 0;
+		have_git = cw_test_run("git --version >/dev/null 2>&1") == 0 &&
+		           cw_test_run("command -v ssh-keygen >/dev/null 2>&1") == 0;
 		if (have_git) {
 			snprintf(home, sizeof(home), "%s", cw_test_tmpdir());
 			setenv("HOME", home, 1);
@@ -184,7 +150,7 @@ static void rev_parse(char out[41], const char *repo, const char *rev)
 	char buf[128];
 
 	out[0] = '\0';
-	if (capture(buf, sizeof(buf), "git -C '%s' rev-parse --verify -q '%s'", repo, rev) == 0 &&
+	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse --verify -q '%s'", repo, rev) == 0 &&
 	    strlen(buf) >= 40) {
 		memcpy(out, buf, 40);
 		out[40] = '\0';
@@ -210,12 +176,12 @@ static void check_stock_verify(const char *repo, const char *signers, size_t *co
 	char list[16384], out[4096], *line, *save = NULL;
 
 	*count = 0;
-	CHECK(capture(list, sizeof(list), "git -C '%s' rev-list --glob='refs/cw/*'", repo) == 0);
+	CHECK(cw_test_capture(list, sizeof(list), "git -C '%s' rev-list --glob='refs/cw/*'", repo) == 0);
 	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		int rc = capture(out, sizeof(out),
-		                 "git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' "
-		                 "verify-commit %s 2>&1",
-		                 repo, signers, line);
+		int rc = cw_test_capture(out, sizeof(out),
+		                         "git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' "
+		                         "verify-commit %s 2>&1",
+		                         repo, signers, line);
 
 		CHECK(rc == 0);
 		CHECK(strstr(out, "Good \"git\" signature") != NULL);
@@ -230,14 +196,15 @@ static void check_no_marker(const char *repo)
 	char out[256];
 
 	/* Every object, as git reads it (inflated). */
-	CHECK(capture(out, sizeof(out), "git -C '%s' cat-file --batch-all-objects --batch | grep -c -a '%s'",
-	              repo, MARKER) == 1);
+	CHECK(cw_test_capture(out, sizeof(out),
+	                      "git -C '%s' cat-file --batch-all-objects --batch | grep -c -a '%s'", repo,
+	                      MARKER) == 1);
 	CHECK(strcmp(out, "0\n") == 0);
 	/* The files themselves, loose and packed. */
-	CHECK(run("grep -r -l -a '%s' '%s/objects' >/dev/null 2>&1", MARKER, repo) == 1);
+	CHECK(cw_test_run("grep -r -l -a '%s' '%s/objects' >/dev/null 2>&1", MARKER, repo) == 1);
 	/* And the objects are really there (the search saw something). */
-	CHECK(capture(out, sizeof(out), "git -C '%s' cat-file --batch-all-objects --batch-check | wc -l",
-	              repo) == 0);
+	CHECK(cw_test_capture(out, sizeof(out),
+	                      "git -C '%s' cat-file --batch-all-objects --batch-check | wc -l", repo) == 0);
 	CHECK(atoi(out) > 0);
 }
 
@@ -253,7 +220,7 @@ static int craft(char out[41], const char *repo, const char *base, const char *t
 	int in_headers = 1, rc = -1;
 
 	out[0] = '\0';
-	if (capture(raw, sizeof(raw), "git -C '%s' cat-file commit %s", repo, base) != 0)
+	if (cw_test_capture(raw, sizeof(raw), "git -C '%s' cat-file commit %s", repo, base) != 0)
 		return -1;
 	for (p = raw; *p; p = nl + 1) {
 		size_t len;
@@ -289,8 +256,8 @@ static int craft(char out[41], const char *repo, const char *base, const char *t
 	snprintf(path, sizeof(path), "%s/crafted", cw_test_tmpdir());
 	if (cw_sshsig_sign_commit(&signed_text, k, (const char *)text.data, text.len) == CW_OK &&
 	    cw_file_write_atomic(path, signed_text.data, signed_text.len, 0600, 0) == CW_OK &&
-	    capture(line, sizeof(line), "git -C '%s' hash-object -t commit -w --stdin < '%s'", repo, path) ==
-	        0 &&
+	    cw_test_capture(line, sizeof(line), "git -C '%s' hash-object -t commit -w --stdin < '%s'", repo,
+	                    path) == 0 &&
 	    strlen(line) >= 40) {
 		memcpy(out, line, 40);
 		out[40] = '\0';
@@ -388,7 +355,8 @@ static void test_open_creates_bare(void)
 	log = NULL;
 	CHECK_OK(cw_log_open(&log, path)); /* again: opens */
 	cw_log_free(log);
-	CHECK(capture(out, sizeof(out), "git -C '%s/log.git' rev-parse --is-bare-repository", path) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s/log.git' rev-parse --is-bare-repository", path) ==
+	      0);
 	CHECK(strcmp(out, "true\n") == 0);
 }
 
@@ -440,16 +408,17 @@ static void test_two_nodes_through_git(void)
 	/* Stock git: signatures, fsck, first parent. */
 	check_stock_verify(a.repo, signers, &n);
 	CHECK(n == 2);
-	CHECK(run("git -C '%s' fsck --strict --no-dangling >/dev/null 2>&1", a.repo) == 0);
-	CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", a.repo, ref_a) == 0);
+	CHECK(cw_test_run("git -C '%s' fsck --strict --no-dangling >/dev/null 2>&1", a.repo) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", a.repo, ref_a) ==
+	      0);
 	CHECK(strncmp(out, a1, 40) == 0 && out[40] == '\n');
-	CHECK(capture(out, sizeof(out), "git -C '%s' cat-file commit '%s'", a.repo, a2) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' cat-file commit '%s'", a.repo, a2) == 0);
 	CHECK(strstr(out, "seq: 4-5\n") != NULL);
 	CHECK_OK(cw_log_verify(&n, a.log, &kr));
 	CHECK(n == 2);
 
 	/* B fetches with stock git and ingests: same state. */
-	CHECK(run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", b.repo, a.repo) == 0);
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", b.repo, a.repo) == 0);
 	CHECK(give_key(&b, &a, case_id) == 0);
 	n = 0;
 	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
@@ -470,7 +439,8 @@ static void test_two_nodes_through_git(void)
 	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k));
 	CHECK(n == 1);
 	rev_parse(b1, b.repo, ref_b);
-	CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
+	      0);
 	CHECK(strncmp(out, a2, 40) == 0 && out[40] == '\n');
 
 	/* A writes more, B takes it and writes again: B's second commit has
@@ -479,18 +449,19 @@ static void test_two_nodes_through_git(void)
 	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k));
 	CHECK(n == 1);
 	rev_parse(a3, a.repo, ref_a);
-	CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, a.repo, ref_a, ref_a) == 0);
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, a.repo, ref_a, ref_a) == 0);
 	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
 	CHECK(n == 1);
 	set_phone(&b, case_id, "+90 555 0404");
 	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k));
 	CHECK(n == 1);
 	rev_parse(b2, b.repo, ref_b);
-	CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
+	      0);
 	CHECK(strncmp(out, b1, 40) == 0 && out[40] == ' ' && strncmp(out + 41, a3, 40) == 0);
 
 	/* A fetches B's chain and ingests: same state again. */
-	CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", a.repo, b.repo, ref_b, ref_b) == 0);
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", a.repo, b.repo, ref_b, ref_b) == 0);
 	CHECK_OK(cw_log_ingest(&n, a.log, a.st, &kr));
 	CHECK(n == 2);
 	digest(da, &a);
@@ -500,7 +471,7 @@ static void test_two_nodes_through_git(void)
 	CHECK(n == 5);
 	check_stock_verify(a.repo, signers, &n);
 	CHECK(n == 5);
-	CHECK(run("git -C '%s' fsck --strict --no-dangling >/dev/null 2>&1", b.repo) == 0);
+	CHECK(cw_test_run("git -C '%s' fsck --strict --no-dangling >/dev/null 2>&1", b.repo) == 0);
 	CHECK_OK(cw_log_verify(&commits, b.log, &kr));
 	CHECK(commits == 5);
 
@@ -509,9 +480,9 @@ static void test_two_nodes_through_git(void)
 	 * everything goes in, in whatever order the chains are listed. */
 	if (node_open(&c, "D", NULL)) {
 		CHECK(give_key(&c, &a, case_id) == 0);
-		CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_b, ref_b) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_b, ref_b) == 0);
 		CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr), CW_EWAIT);
-		CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_a, ref_a) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_a, ref_a) == 0);
 		n = 0;
 		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr));
 		CHECK(n == 8);
@@ -522,7 +493,7 @@ static void test_two_nodes_through_git(void)
 
 	/* A node without the case key verifies, skips and says so. */
 	if (node_open(&c, "C", NULL)) {
-		CHECK(run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", c.repo, b.repo) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", c.repo, b.repo) == 0);
 		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr));
 		CHECK(n == 0);
 		CHECK(cw_log_skipped(c.log) == 2);
@@ -534,14 +505,14 @@ static void test_two_nodes_through_git(void)
 	if (node_open(&s, "S", NULL)) {
 		CHECK_OK(cw_keyring_add(&kr_s, cw_keys_sign_pk(a.k)));
 		CHECK_OK(cw_keyring_add(&kr_s, cw_keys_sign_pk(s.k)));
-		CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", s.repo, a.repo, ref_a, ref_a) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", s.repo, a.repo, ref_a, ref_a) == 0);
 		CHECK(give_key(&s, &a, case_id) == 0);
 		CHECK_OK(cw_log_ingest(&n, s.log, s.st, &kr_s));
 		set_phone(&s, case_id, "+90 555 0999");
 		CHECK_OK(cw_log_commit(&n, s.log, s.st, s.k));
 		CHECK(n == 1);
 		chain_ref(ref_s, sizeof(ref_s), case_id, s.k);
-		CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, s.repo, ref_s, ref_s) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, s.repo, ref_s, ref_s) == 0);
 		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "not by a known key") != NULL);
 		CHECK_CODE(cw_log_verify(&n, b.log, &kr), CW_EVERIFY);
@@ -549,13 +520,13 @@ static void test_two_nodes_through_git(void)
 		CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 		/* ... and the same commit put under A's name. */
 		rev_parse(forged, b.repo, ref_s);
-		CHECK(run("git -C '%s' update-ref -d '%s'", b.repo, ref_s) == 0);
-		CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
+		CHECK(cw_test_run("git -C '%s' update-ref -d '%s'", b.repo, ref_s) == 0);
+		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
 		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "another case or author") != NULL);
 		digest(db, &b);
 		CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
-		CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
+		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
 		node_close(&s);
 	}
 	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
@@ -564,8 +535,8 @@ static void test_two_nodes_through_git(void)
 	/* Hostile 2: A's chain rewritten: a fork node holding A's keys and
 	 * A's first commit writes other ops after it. */
 	if (node_open(&f, "F", a.k)) {
-		CHECK(run("git -C '%s' fetch -q '%s' '%s:%s'", f.repo, a.repo, ref_a, ref_a) == 0);
-		CHECK(run("git -C '%s' update-ref '%s' %s", f.repo, ref_a, a1) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", f.repo, a.repo, ref_a, ref_a) == 0);
+		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", f.repo, ref_a, a1) == 0);
 		CHECK(give_key(&f, &a, case_id) == 0);
 		CHECK_OK(cw_log_ingest(&n, f.log, f.st, &kr));
 		CHECK(n == 3);
@@ -573,26 +544,26 @@ static void test_two_nodes_through_git(void)
 		CHECK_OK(cw_log_commit(&n, f.log, f.st, a.k));
 		CHECK(n == 1);
 		rev_parse(evil, f.repo, ref_a);
-		CHECK(capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", f.repo, ref_a) ==
-		      0);
+		CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", f.repo,
+		                      ref_a) == 0);
 		CHECK(strncmp(out, a1, 40) == 0); /* same parent as A's real second commit */
-		CHECK(run("git -C '%s' fetch -q '%s' '+%s:%s'", b.repo, f.repo, ref_a, ref_a) == 0);
+		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '+%s:%s'", b.repo, f.repo, ref_a, ref_a) == 0);
 		rc = cw_log_ingest(&n, b.log, b.st, &kr);
 		CHECK_CODE(rc, CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "equivocation") != NULL);
 		CHECK(strstr(cw_error_last(), cw_keys_id(a.k)) != NULL);
 		digest(db, &b);
 		CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
-		CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
+		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
 		node_close(&f);
 	}
 
 	/* Hostile 3: a blob swapped under an unchanged (re-signed) message. */
-	CHECK(capture(out, sizeof(out), "git -C '%s' rev-parse '%s^{tree}'", b.repo, a1) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' rev-parse '%s^{tree}'", b.repo, a1) == 0);
 	memcpy(tree1, out, 40);
 	tree1[40] = '\0';
 	CHECK(craft(forged, b.repo, a3, tree1, NULL, NULL, a.k) == 0);
-	CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
 	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "signed hash") != NULL);
 	CHECK_CODE(cw_log_verify(&n, b.log, &kr), CW_EVERIFY);
@@ -602,14 +573,14 @@ static void test_two_nodes_through_git(void)
 	/* Hostile 4: a commit on top of A's head whose seq range lies (it
 	 * re-carries A's last batch, seq 6, as seq 7). */
 	CHECK(craft(lie, b.repo, a3, NULL, a3, "7-7", a.k) == 0);
-	CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
 	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "does not name") != NULL);
 	digest(db, &b);
 	CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 	/* ... and a range that does not join its parent's. */
 	CHECK(craft(lie, b.repo, a3, NULL, a3, "8-8", a.k) == 0);
-	CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
 	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "does not join") != NULL);
 	digest(db, &b);
@@ -618,21 +589,22 @@ static void test_two_nodes_through_git(void)
 	/* Hostile 5: a commit altered after signing (message edited, old
 	 * signature kept) fails stock git and us. */
 	snprintf(tmp, sizeof(tmp), "%s", cw_test_tmpdir());
-	CHECK(run("git -C '%s' cat-file commit %s | sed 's/^seq: 6-6$/seq: 6-7/' > '%s/edited' && "
+	CHECK(cw_test_run(
+	          "git -C '%s' cat-file commit %s | sed 's/^seq: 6-6$/seq: 6-7/' > '%s/edited' && "
 	          "git -C '%s' hash-object -t commit -w --literally --stdin < '%s/edited' > '%s/edited.id'",
 	          b.repo, a3, tmp, b.repo, tmp, tmp) == 0);
-	CHECK(capture(out, sizeof(out), "cat '%s/edited.id'", tmp) == 0);
+	CHECK(cw_test_capture(out, sizeof(out), "cat '%s/edited.id'", tmp) == 0);
 	out[40] = '\0';
-	CHECK(run("git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' verify-commit %s "
-	          ">/dev/null 2>&1",
-	          b.repo, signers, out) != 0);
-	CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, out) == 0);
+	CHECK(cw_test_run("git -C '%s' -c gpg.format=ssh -c gpg.ssh.allowedSignersFile='%s' verify-commit %s "
+	                  ">/dev/null 2>&1",
+	                  b.repo, signers, out) != 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, out) == 0);
 	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
 	digest(db, &b);
 	CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 
 	/* Restored, all is well again. */
-	CHECK(run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
 	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
 	CHECK(n == 0);
 	nb = 0;
@@ -642,7 +614,7 @@ static void test_two_nodes_through_git(void)
 	/* No plaintext anywhere in either repository, loose or packed. */
 	check_no_marker(a.repo);
 	check_no_marker(b.repo);
-	CHECK(run("git -C '%s' gc -q --prune=now 2>/dev/null", a.repo) == 0);
+	CHECK(cw_test_run("git -C '%s' gc -q --prune=now 2>/dev/null", a.repo) == 0);
 	check_no_marker(a.repo);
 
 	cw_keyring_dispose(&kr);

@@ -421,6 +421,7 @@ static const struct {
 	[CW_KIND_DOCUMENT] = { "DOCUMENTS", { "title", "kind", "size", "filename" } },
 	[CW_KIND_NOTE] = { "NOTES AND CONTACT LOG", { "channel", "text" } },
 	[CW_KIND_TASK] = { "TASKS", { "text", "due", "owner", "done" } },
+	[CW_KIND_MEMBER] = { "SHARED WITH", { "name", "role", "device" } },
 };
 
 static void show_entity_line(const cw_view_entity *e)

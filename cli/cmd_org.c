@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "crypto/armor.h"
 #include "node/org.h"
+#include "sync/log.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -197,6 +198,44 @@ done:
 	return error;
 }
 
+static int org_allowed_signers(int argc, char **argv)
+{
+	cli_opt opts[] = { { "-o", 1, NULL } };
+	const char *pos[1], *out;
+	size_t npos;
+	cw_home *h = NULL;
+	cw_keyring kr = { 0, NULL };
+	cw_buf text = CW_BUF_INIT;
+	int error;
+
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 0, &npos)) < 0 ||
+	    (error = cli_open_home(&h)) < 0 || (error = cw_org_keyring(&kr, h)) < 0 ||
+	    (error = cw_log_allowed_signers(&text, &kr)) < 0)
+		goto done;
+	out = cli_opt_value(opts, NOPTS(opts), "-o");
+	if (out) {
+		if ((error = cli_write_output(out, text.data, text.len)) < 0)
+			goto done;
+		cli_say("%zu device key%s written to %s.", kr.n, kr.n == 1 ? "" : "s", out);
+	} else if (cli_g.json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		if ((error = cw_buf_put(&text, "", 1)) < 0) {
+			cJSON_Delete(doc);
+			goto done;
+		}
+		cJSON_AddStringToObject(doc, "allowed_signers", (const char *)text.data);
+		cli_json_print(doc);
+	} else {
+		fwrite(text.data, 1, text.len, stdout);
+	}
+done:
+	cw_buf_dispose(&text);
+	cw_keyring_dispose(&kr);
+	cw_home_free(h);
+	return error;
+}
+
 int cmd_org(int argc, char **argv)
 {
 	if (argc < 1)
@@ -209,5 +248,8 @@ int cmd_org(int argc, char **argv)
 		return org_join(argc - 1, argv + 1);
 	if (strcmp(argv[0], "roster") == 0)
 		return org_roster(argc - 1, argv + 1);
-	return cw_error(CW_EINVALID, "unknown org command '%s' (create, enroll, join, roster)", argv[0]);
+	if (strcmp(argv[0], "allowed-signers") == 0)
+		return org_allowed_signers(argc - 1, argv + 1);
+	return cw_error(CW_EINVALID,
+	                "unknown org command '%s' (create, enroll, join, roster, allowed-signers)", argv[0]);
 }

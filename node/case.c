@@ -258,6 +258,8 @@ int cw_case_add(uint8_t entity_out[CW_ID_BYTES], cw_store *st, const cw_keys *me
 
 	if (k == NULL || kind == CW_KIND_CASE)
 		return cw_error(CW_EINVALID, "internal: not an item kind");
+	if (kind == CW_KIND_MEMBER) /* its id comes from its device: see cw_case_share */
+		return cw_error(CW_EINVALID, "internal: members are added with cw_case_share");
 	if ((error = change_build(&c, k, kv, n, 1)) < 0)
 		return error;
 	cw_secret_random_bytes(entity, sizeof(entity));
@@ -307,6 +309,16 @@ int cw_case_update(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_
 		return error;
 	if (removed)
 		return cw_error(CW_ENOTFOUND, "that item was removed from the case");
+	if (kind == CW_KIND_MEMBER) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(kv[i].name, "device") == 0)
+				return cw_error(
+				    CW_EINVALID,
+				    "device: a member's device cannot change (share the case with "
+				    "the other device and remove this member)");
+	}
 	if ((error = change_build(&c, cw_model_kind(kind), kv, n, 0)) < 0)
 		return error;
 	w = (write_ctx){ st, me, case_id, entity, kind, CW_OP_PUT, &c, NULL };
@@ -331,6 +343,153 @@ int cw_case_remove(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_
 		return cw_error(CW_ENOTFOUND, "that item was already removed");
 	w = (write_ctx){ st, me, case_id, entity, kind, CW_OP_REMOVE, NULL, NULL };
 	return in_txn(st, do_write, &w);
+}
+
+/* --- members ----------------------------------------------------------------------- */
+
+/* The member item of device (16 lower-case hex) in the case. */
+static void member_id(uint8_t out[CW_ID_BYTES], const uint8_t case_id[CW_ID_BYTES], const char *device)
+{
+	static const char tag[] = "cw-member";
+	uint8_t in[sizeof(tag) - 1 + CW_ID_BYTES + CW_DEVICE_ID_LEN], h[CW_HASH_BYTES];
+
+	memcpy(in, tag, sizeof(tag) - 1);
+	memcpy(in + sizeof(tag) - 1, case_id, CW_ID_BYTES);
+	memcpy(in + sizeof(tag) - 1 + CW_ID_BYTES, device, CW_DEVICE_ID_LEN);
+	cw_keys_hash(h, in, sizeof(in));
+	memcpy(out, h, CW_ID_BYTES);
+}
+
+typedef struct {
+	write_ctx w;
+	int added;
+} share_ctx;
+
+/* In one transaction: the case is here, the member is not (or was removed), write. */
+static int do_share(void *p)
+{
+	share_ctx *s = p;
+	uint8_t kind;
+	int removed, error;
+	char hex[2 * CW_ID_BYTES + 1];
+
+	if ((error = entity_kind(&kind, &removed, s->w.st, s->w.case_id, s->w.case_id)) < 0) {
+		if (error != CW_ENOTFOUND)
+			return error;
+		cw_id_hex(hex, s->w.case_id);
+		return cw_error(CW_ENOTFOUND, "no case %s on this node", hex);
+	}
+	error = entity_kind(&kind, &removed, s->w.st, s->w.case_id, s->w.entity);
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		removed = 1; /* never shared: the same as shared and removed */
+	} else if (error < 0) {
+		return error;
+	} else if (kind != CW_KIND_MEMBER) {
+		return cw_error(CW_ERROR, "internal: a member's id names another kind of item");
+	}
+	if (!removed)
+		return CW_OK;
+	if ((error = do_write(&s->w)) < 0)
+		return error;
+	s->added = 1;
+	return CW_OK;
+}
+
+int cw_case_share(int *added_out, cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
+                  const char *device_id, const char *name, const char *role)
+{
+	cw_kv kv[3];
+	uint8_t entity[CW_ID_BYTES];
+	size_t n = 0;
+	change c;
+	share_ctx s;
+	int error;
+
+	*added_out = 0;
+	if (device_id == NULL)
+		return cw_error(CW_EINVALID, "device must be a 16-character device id");
+	kv[n++] = (cw_kv){ "device", device_id };
+	if (name)
+		kv[n++] = (cw_kv){ "name", name };
+	if (role)
+		kv[n++] = (cw_kv){ "role", role };
+	/* device is first: c.values[0] is its normal form (lower case) */
+	if ((error = change_build(&c, cw_model_kind(CW_KIND_MEMBER), kv, n, 1)) < 0)
+		return error;
+	member_id(entity, case_id, c.values[0]);
+	memset(&s, 0, sizeof(s));
+	s.w = (write_ctx){ st, me, case_id, entity, CW_KIND_MEMBER, CW_OP_PUT, &c, NULL };
+	error = in_txn(st, do_share, &s);
+	change_dispose(&c);
+	if (error == CW_OK)
+		*added_out = s.added;
+	return error;
+}
+
+static int device_ok(const unsigned char *v, int len)
+{
+	int i;
+
+	if (v == NULL || len != CW_DEVICE_ID_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int cw_case_members(char (**out)[CW_DEVICE_ID_LEN + 1], size_t *n_out, cw_store *st,
+                    const uint8_t case_id[CW_ID_BYTES])
+{
+	sqlite3_stmt *stmt = NULL;
+	char(*list)[CW_DEVICE_ID_LEN + 1] = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, error = CW_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	rc = sqlite3_prepare_v2(cw_store__db(st),
+	                        "SELECT DISTINCT f.value FROM entities e JOIN fields f"
+	                        " ON f.case_id=e.case_id AND f.entity=e.entity AND f.name='device'"
+	                        " WHERE e.case_id=?1 AND e.kind=?2 AND e.removed=0 ORDER BY f.value",
+	                        -1, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		error = cw_store__error(st, rc, "reading who a case is shared with");
+		goto done;
+	}
+	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 2, CW_KIND_MEMBER);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(stmt, 0);
+
+		/* a value from elsewhere is not checked against the model: skip what is no device id */
+		if (!device_ok(v, sqlite3_column_bytes(stmt, 0)))
+			continue;
+		if (n == alloc) {
+			void *p = realloc(list, (alloc = alloc ? alloc * 2 : 8) * sizeof(*list));
+
+			if (p == NULL) {
+				error = cw_error_nomem();
+				goto done;
+			}
+			list = p;
+		}
+		memcpy(list[n], v, CW_DEVICE_ID_LEN);
+		list[n][CW_DEVICE_ID_LEN] = '\0';
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		error = cw_store__error(st, rc, "reading who a case is shared with");
+		goto done;
+	}
+	*out = list;
+	*n_out = n;
+	list = NULL;
+done:
+	sqlite3_finalize(stmt);
+	free(list);
+	return error;
 }
 
 int cw_case_resolve(cw_store *st, const cw_keys *me, const char *conflict_id, const char *value)

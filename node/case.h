@@ -29,11 +29,12 @@ int cw_case_find(uint8_t id_out[CW_ID_BYTES], cw_store *st, const char *prefix);
 int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES], const cw_kv *kv,
                 size_t n);
 
-/* Add an item of a collection kind; its required fields must be given. */
+/* Add an item of a collection kind; its required fields must be given.
+ * Members are not added here: see cw_case_share. */
 int cw_case_add(uint8_t entity_out[CW_ID_BYTES], cw_store *st, const cw_keys *me,
                 const uint8_t case_id[CW_ID_BYTES], cw_kind kind, const cw_kv *kv, size_t n);
 
-/* Change fields of an existing item. */
+/* Change fields of an existing item (a member's device cannot change). */
 int cw_case_update(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
                    const uint8_t entity[CW_ID_BYTES], const cw_kv *kv, size_t n);
 
@@ -48,6 +49,28 @@ int cw_case_find_item(uint8_t entity_out[CW_ID_BYTES], uint8_t *kind_out, cw_sto
 /* Settle conflict `id` (from `caseway conflicts`) by writing `value`, which
  * must be valid for the field. */
 int cw_case_resolve(cw_store *st, const cw_keys *me, const char *conflict_id, const char *value);
+
+/* Share the case with a device: a member item (kind "member") whose entity
+ * id is the first 16 bytes of BLAKE2b-256("cw-member" || case_id || device
+ * id as 16 lower-case ASCII hex), so every node that shares the case with
+ * the same device names the same item and concurrent shares converge to
+ * one. device_id: 16 hex characters, either case (CW_EINVALID otherwise);
+ * name (NULL: none) and role (NULL: none; coordinator, hub, clinic or
+ * doctor) are checked like any field. *added_out = 1 when a member op was
+ * written; 0, and nothing written, when the device already is a member (its
+ * name and role are left as they are: change them with cw_case_update). A
+ * removed member is shared again by a new put on the same item (add wins);
+ * fields not given keep their values from before the removal. CW_ENOTFOUND
+ * when the case is not on this node. Unsharing is cw_case_remove on the
+ * member item. */
+int cw_case_share(int *added_out, cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYTES],
+                  const char *device_id, const char *name, const char *role);
+
+/* The current members' device ids (16 lower-case hex + NUL each), sorted
+ * and without repeats, removed members left out: a malloc'd array in *out
+ * (free(); NULL when there are none) of *n_out entries. */
+int cw_case_members(char (**out)[CW_DEVICE_ID_LEN + 1], size_t *n_out, cw_store *st,
+                    const uint8_t case_id[CW_ID_BYTES]);
 
 /* The newest case key (32 bytes, guarded). */
 int cw_case_key(cw_secret **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES]);

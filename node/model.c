@@ -27,6 +27,7 @@ static const char *const cost_types[] = { "estimate", "charge", "payment", NULL 
 static const char *const doc_kinds[] = { "medical-record", "scan",    "lab-result", "consent",
 	                                 "passport",       "invoice", "other",      NULL };
 static const char *const channels[] = { "note", "call", "email", "message", "family", "visit", NULL };
+static const char *const member_roles[] = { "coordinator", "hub", "clinic", "doctor", NULL };
 
 #define F(n, t, req, lbl)                  \
 	{                                  \
@@ -136,6 +137,11 @@ static const cw_field_def task_fields[] = {
 	F("owner", CW_FT_TEXT, 0, "For"),
 	F("text", CW_FT_TEXT, 1, "Task"),
 };
+static const cw_field_def member_fields[] = {
+	F("device", CW_FT_DEVICE, 1, "Device"),
+	F("name", CW_FT_TEXT, 0, "Name"),
+	E("role", member_roles, 0, "Role"),
+};
 
 static const cw_kind_def kinds[] = {
 	{ CW_KIND_CASE, "case", "Case", N(case_fields) },
@@ -150,7 +156,9 @@ static const cw_kind_def kinds[] = {
 	{ CW_KIND_DOCUMENT, "document", "Document", N(document_fields) },
 	{ CW_KIND_NOTE, "note", "Note", N(note_fields) },
 	{ CW_KIND_TASK, "task", "Task", N(task_fields) },
+	{ CW_KIND_MEMBER, "member", "Shared with", N(member_fields) },
 };
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == CW_KIND_MAX, "one entry per kind, in code order");
 
 /* ISO 4217 codes accepted (the currencies medical travel meets). */
 static const char currencies[] =
@@ -369,6 +377,13 @@ int cw_model_normalise(char *out, size_t cap, const cw_kind_def *k, const char *
 		if (n != 64 || strspn(v, "0123456789abcdef") != 64)
 			return cw_error(CW_EINVALID, "%s: not a content address", field);
 		break;
+	case CW_FT_DEVICE:
+		if (n != 16 || strspn(v, "0123456789abcdefABCDEF") != 16 || cap <= 16)
+			return cw_error(CW_EINVALID, "%s must be a 16-character device id", field);
+		for (i = 0; i < 16; i++)
+			out[i] = (char)tolower((unsigned char)v[i]);
+		out[16] = '\0';
+		return CW_OK;
 	}
 	if (!copy_text(out, cap, v))
 		return cw_error(CW_EINVALID, "%s: too long", field);

@@ -5,8 +5,9 @@
  * A case is one entity of kind "case" (the patient, the journey stage,
  * consent, money settings, feedback) plus any number of entities of the
  * collection kinds (procedures, appointments, flights, stays, transfers,
- * visas, insurance, costs, documents, notes, tasks). Every value is text;
- * the field's type says which text is allowed and how it is normalised.
+ * visas, insurance, costs, documents, notes, tasks, and the members: the
+ * devices the case is shared with). Every value is text; the field's type
+ * says which text is allowed and how it is normalised.
  */
 #ifndef CW_MODEL_H
 #define CW_MODEL_H
@@ -26,9 +27,10 @@ typedef enum {
 	CW_KIND_COST = 9,
 	CW_KIND_DOCUMENT = 10,
 	CW_KIND_NOTE = 11,
-	CW_KIND_TASK = 12
+	CW_KIND_TASK = 12,
+	CW_KIND_MEMBER = 13 /* a device the case is shared with (node/case.h cw_case_share) */
 } cw_kind;
-#define CW_KIND_MAX 12
+#define CW_KIND_MAX 13
 
 typedef enum {
 	CW_FT_TEXT,     /* one line, 1..200 bytes */
@@ -45,7 +47,8 @@ typedef enum {
 	CW_FT_MONEY,    /* non-negative amount, at most 2 decimals: "1250.00" */
 	CW_FT_EMAIL,
 	CW_FT_PHONE,
-	CW_FT_HASH /* 64 lower-case hex characters */
+	CW_FT_HASH,  /* 64 lower-case hex characters */
+	CW_FT_DEVICE /* device id: 16 hex characters, lower-cased */
 } cw_ftype;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* node/op.c - encoding, decoding and verifying ops; the hybrid logical clock. */
 #include "op.h"
+#include "model.h"
 #include "../util/error.h"
 
 #include <stdlib.h>
@@ -131,7 +132,8 @@ int cw_op_decode(cw_op *out, const uint8_t *data, size_t len)
 	    (error = cw_reader_u8(&r, &out->action, "change")) < 0 ||
 	    (error = cw_reader_u8(&r, &n, "change")) < 0)
 		return error;
-	if (out->kind < 1 || out->kind > CW_OP_MAX_KIND ||
+	/* kinds 1..CW_KIND_MAX, as node/model.h defines them */
+	if (out->kind < 1 || out->kind > CW_KIND_MAX ||
 	    (out->kind == 1) != (memcmp(out->entity, out->case_id, CW_ID_BYTES) == 0))
 		return cw_error(CW_EINVALID, "a change names an unknown kind of item");
 	if (out->action < CW_OP_PUT || out->action > CW_OP_RESOLVE)

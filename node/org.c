@@ -45,6 +45,25 @@ int cw_org_roster(cw_roster **out, cw_home *h)
 	return error;
 }
 
+int cw_org_roster_each(cw_home *h, int (*fn)(uint64_t seq, const uint8_t *bytes, size_t len, void *ctx),
+                       void *ctx)
+{
+	cw_store *st = cw_home_store(h);
+	sqlite3_stmt *stmt = NULL;
+	int rc, error = CW_OK;
+
+	if ((error = cw_store__prepare(st, &stmt, sql_roster_all)) < 0)
+		return error;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if ((error = fn((uint64_t)sqlite3_column_int64(stmt, 0), sqlite3_column_blob(stmt, 1),
+		                (size_t)sqlite3_column_bytes(stmt, 1), ctx)) != 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		error = cw_store__error(st, rc, "reading the roster");
+	sqlite3_reset(stmt);
+	return error;
+}
+
 /* Add a verified roster to the history (inside the caller's transaction).
  * Same seq and same bytes: nothing to do. */
 static int roster_store(cw_home *h, const cw_roster *r, const uint8_t *bytes, size_t len)

@@ -37,6 +37,11 @@ int cw_org_join(cw_home *h, const uint8_t *package, size_t len, cw_cert *cert_ou
 /* Offer a roster received from outside (a later sync brings them). */
 int cw_org_accept_roster(cw_home *h, const uint8_t *roster, size_t len);
 
+/* Call fn for every roster version held, oldest first; a non-zero return
+ * from fn stops the walk and is returned. */
+int cw_org_roster_each(cw_home *h, int (*fn)(uint64_t seq, const uint8_t *bytes, size_t len, void *ctx),
+                       void *ctx);
+
 /* The newest roster this node holds. CW_ENOTFOUND when not enrolled. */
 int cw_org_roster(cw_roster **out, cw_home *h);
 

@@ -70,6 +70,16 @@ static const char *const migrations[] = {
 	"CREATE TABLE dirty(case_id BLOB NOT NULL, entity BLOB NOT NULL,"
 	"  PRIMARY KEY(case_id, entity)) WITHOUT ROWID;"
 	"CREATE VIRTUAL TABLE search USING fts5(body, tokenize='unicode61 remove_diacritics 2');",
+	/* 3: the peers this node syncs with (node/peer.h). */
+	"CREATE TABLE peers(device TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role INTEGER NOT NULL,"
+	"  url TEXT NOT NULL, added_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE peer_sent(device TEXT NOT NULL, seq INTEGER NOT NULL, manifest TEXT NOT NULL,"
+	"  at INTEGER NOT NULL, refs INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+	"  PRIMARY KEY(device, seq)) WITHOUT ROWID;"
+	"CREATE TABLE peer_received(device TEXT NOT NULL, seq INTEGER NOT NULL, manifest TEXT NOT NULL,"
+	"  at INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID;"
+	"CREATE TABLE peer_has(device TEXT NOT NULL, ref TEXT NOT NULL, oid TEXT NOT NULL,"
+	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

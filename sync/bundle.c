@@ -71,19 +71,9 @@ static int open_repo(git_repository **out, const char *path)
 
 /* ---- names and ids ---------------------------------------------------- */
 
-static int is_lower_hex(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 static int oid_text_valid(const char *s)
 {
-	return strnlen(s, OID_HEX + 1) == OID_HEX && is_lower_hex(s, OID_HEX);
+	return strnlen(s, OID_HEX + 1) == OID_HEX && cw_is_lower_hex(s, OID_HEX);
 }
 
 /* git's check_refname_format, stricter: must start "refs/", printable
@@ -258,7 +248,7 @@ static int parse_header(cw_bundle_header *out, hdr_src *s)
 				goto done;
 			}
 			/* "-<oid>" optionally followed by a space and a subject. */
-			if (len < 1 + OID_HEX || !is_lower_hex(line + 1, OID_HEX) ||
+			if (len < 1 + OID_HEX || !cw_is_lower_hex(line + 1, OID_HEX) ||
 			    (len > 1 + OID_HEX && line[1 + OID_HEX] != ' ')) {
 				error = cw_error(CW_EINVALID, "bundle has a malformed prerequisite line");
 				goto done;
@@ -276,7 +266,7 @@ static int parse_header(cw_bundle_header *out, hdr_src *s)
 			goto done;
 		}
 		/* "<oid> <refname>" */
-		if (len < OID_HEX + 2 || !is_lower_hex(line, OID_HEX) || line[OID_HEX] != ' ') {
+		if (len < OID_HEX + 2 || !cw_is_lower_hex(line, OID_HEX) || line[OID_HEX] != ' ') {
 			error = cw_error(CW_EINVALID, "bundle has a malformed ref line");
 			goto done;
 		}
@@ -480,7 +470,7 @@ static int check_write_args(const cw_bundle_ref *refs, size_t nrefs, const char 
 		if (len == sizeof(refs[i].name) || !refname_valid(refs[i].name, len))
 			return cw_error(CW_EINVALID, "invalid ref name for a bundle");
 		if (strnlen(refs[i].oid, sizeof(refs[i].oid)) != OID_HEX ||
-		    !is_lower_hex(refs[i].oid, OID_HEX))
+		    !cw_is_lower_hex(refs[i].oid, OID_HEX))
 			return cw_error(CW_EINVALID, "ref %s: commit id must be 40 lower-case hex digits",
 			                refs[i].name);
 	}

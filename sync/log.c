@@ -5,6 +5,8 @@
 #include "log.h"
 
 #include "crypto/seal.h"
+#include "node/grant.h"
+#include "node/org.h"
 #include "crypto/sshsig.h"
 #include "node/case.h"
 #include "util/error.h"
@@ -29,6 +31,13 @@
 #define MAX_CHAINS 1000000u
 #define META_PREFIX "cw-log:"
 #define SIGNERS_MID "@caseway namespaces=\"git\" "
+#define GRANT_PREFIX "grant."
+#define GRANT_NAME_MAX 48
+#define MAX_GRANTS 1024u
+#define ROSTER_REF "refs/cw/roster/"
+#define ROSTER_REF_LEN (sizeof(ROSTER_REF) - 1)
+#define ROSTER_BLOB_MAX CW_ROSTER_MAX_BYTES
+#define EMPTY_TREE "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 struct cw_log {
 	git_repository *repo;
@@ -63,13 +72,30 @@ static void oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
 	git_oid_tostr(out, GIT_OID_HEXSZ + 1, oid);
 }
 
-static int is_lower_hex(const char *s, size_t len)
-{
-	size_t i;
+/* ---- grant entries ------------------------------------------------------------ */
 
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+/* A commit's tree holds, beside `ops`, one blob per member device the case
+ * key is granted to: "grant.<generation>.<device id>" (node/grant.h). */
+static void grant_name(char out[GRANT_NAME_MAX], uint32_t gen, const char *device_id)
+{
+	snprintf(out, GRANT_NAME_MAX, GRANT_PREFIX "%" PRIu32 ".%s", gen, device_id);
+}
+
+/* Parse a grant entry name; 0 when it is not one. */
+static int parse_grant_name(uint32_t *gen, char device_id[CW_DEVICE_ID_LEN + 1], const char *name)
+{
+	const char *p = name + sizeof(GRANT_PREFIX) - 1, *dot;
+	uint64_t v = 0;
+
+	if (strncmp(name, GRANT_PREFIX, sizeof(GRANT_PREFIX) - 1) != 0 || *p < '1' || *p > '9')
+		return 0;
+	for (dot = p; *dot >= '0' && *dot <= '9'; dot++)
+		if (dot - p >= 10 || (v = v * 10 + (uint64_t)(*dot - '0')) > UINT32_MAX)
 			return 0;
+	if (*dot != '.' || strlen(dot + 1) != CW_DEVICE_ID_LEN || !cw_is_lower_hex(dot + 1, CW_DEVICE_ID_LEN))
+		return 0;
+	*gen = (uint32_t)v;
+	memcpy(device_id, dot + 1, CW_DEVICE_ID_LEN + 1);
 	return 1;
 }
 
@@ -89,7 +115,7 @@ static int take_hex(uint8_t *out, size_t nbytes, const char **p, const char *end
 {
 	char hex[2 * CW_HASH_BYTES + 1];
 
-	if ((size_t)(end - *p) < 2 * nbytes || !is_lower_hex(*p, 2 * nbytes))
+	if ((size_t)(end - *p) < 2 * nbytes || !cw_is_lower_hex(*p, 2 * nbytes))
 		return 0;
 	memcpy(hex, *p, 2 * nbytes);
 	hex[2 * nbytes] = '\0';
@@ -196,8 +222,8 @@ typedef struct {
 static int parse_ref_name(chain_ref *r, const char *name)
 {
 	if (strlen(name) != REF_LEN || memcmp(name, REF_PREFIX, REF_PREFIX_LEN) != 0 ||
-	    name[REF_PREFIX_LEN + CASE_HEX] != '/' || !is_lower_hex(name + REF_PREFIX_LEN, CASE_HEX) ||
-	    !is_lower_hex(name + REF_PREFIX_LEN + CASE_HEX + 1, AUTHOR_HEX))
+	    name[REF_PREFIX_LEN + CASE_HEX] != '/' || !cw_is_lower_hex(name + REF_PREFIX_LEN, CASE_HEX) ||
+	    !cw_is_lower_hex(name + REF_PREFIX_LEN + CASE_HEX + 1, AUTHOR_HEX))
 		return cw_error(CW_EINVALID, "the git log holds a malformed chain ref: %.80s", name);
 	memcpy(r->name, name, REF_LEN + 1);
 	{
@@ -224,71 +250,47 @@ static void ref_name(char out[REF_LEN + 1], const uint8_t case_id[CW_ID_BYTES],
 	snprintf(out, REF_LEN + 1, "%s%s/%s", REF_PREFIX, c, a);
 }
 
-static int cmp_ref(const void *a, const void *b)
+static int cmp_bundle_ref(const void *a, const void *b)
 {
-	return strcmp(((const chain_ref *)a)->name, ((const chain_ref *)b)->name);
+	return strcmp(((const cw_bundle_ref *)a)->name, ((const cw_bundle_ref *)b)->name);
 }
 
 /* Every chain ref (optionally of one case), sorted by name. */
 static int list_chains(chain_ref **out, size_t *n_out, cw_log *log, const uint8_t *case_id)
 {
-	git_reference_iterator *it = NULL;
-	git_reference *ref = NULL;
-	chain_ref *v = NULL, *grown;
-	size_t n = 0, alloc = 0;
-	int rc, error = CW_OK;
+	cw_bundle_ref *refs = NULL;
+	chain_ref *v = NULL;
+	size_t nrefs = 0, n = 0, i;
+	int error;
 
 	*out = NULL;
 	*n_out = 0;
-	if (git_reference_iterator_new(&it, log->repo) < 0) {
-		error = fail_git(CW_ERROR, "could not list the chains of the git log");
+	if ((error = cw_log_refs(&refs, &nrefs, log, REF_PREFIX)) < 0)
+		goto done;
+	if (nrefs > MAX_CHAINS) {
+		error = cw_error(CW_EINVALID, "the git log holds too many chains");
 		goto done;
 	}
-	while ((rc = git_reference_next(&ref, it)) == 0) {
-		const char *name = git_reference_name(ref);
-		chain_ref r;
-
-		if (strncmp(name, REF_PREFIX, REF_PREFIX_LEN) == 0) {
-			if ((error = parse_ref_name(&r, name)) < 0)
-				goto done;
-			if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
-				error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", name);
-				goto done;
-			}
-			git_oid_cpy(&r.head, git_reference_target(ref));
-			if (case_id == NULL || memcmp(case_id, r.case_id, CW_ID_BYTES) == 0) {
-				if (n == alloc) {
-					if (n >= MAX_CHAINS) {
-						error = cw_error(CW_EINVALID,
-						                 "the git log holds too many chains");
-						goto done;
-					}
-					alloc = alloc ? 2 * alloc : 16;
-					if ((grown = realloc(v, alloc * sizeof(*v))) == NULL) {
-						error = cw_error_nomem();
-						goto done;
-					}
-					v = grown;
-				}
-				v[n++] = r;
-			}
+	if (nrefs && (v = calloc(nrefs, sizeof(*v))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < nrefs; i++) {
+		if ((error = parse_ref_name(&v[n], refs[i].name)) < 0)
+			goto done;
+		if (git_oid_fromstr(&v[n].head, refs[i].oid) < 0) {
+			error = fail_git(CW_EINVALID, "a chain ref of the git log is damaged");
+			goto done;
 		}
-		git_reference_free(ref);
-		ref = NULL;
+		if (case_id == NULL || memcmp(case_id, v[n].case_id, CW_ID_BYTES) == 0)
+			n++;
 	}
-	if (rc != GIT_ITEROVER) {
-		error = fail_git(CW_ERROR, "could not list the chains of the git log");
-		goto done;
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_ref);
 	*out = v;
 	*n_out = n;
 	v = NULL;
 done:
-	git_reference_free(ref);
-	git_reference_iterator_free(it);
 	free(v);
+	free(refs);
 	return error;
 }
 
@@ -357,6 +359,36 @@ done:
 	git_odb_object_free(obj);
 	git_odb_free(odb);
 	return error;
+}
+
+/* A chain commit's tree: one `ops` blob and at most MAX_GRANTS grant blobs,
+ * nothing else. */
+static int check_tree(const git_tree *tree, const char *hex, const char *ahex)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	int ops = 0;
+
+	if (n < 1 || n > 1 + MAX_GRANTS)
+		return cw_error(CW_EINVALID, "commit %s on the chain of %s holds %zu entries", hex, ahex, n);
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		char dev[CW_DEVICE_ID_LEN + 1];
+		uint32_t gen;
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+		    git_tree_entry_filemode(e) != GIT_FILEMODE_BLOB)
+			return cw_error(CW_EINVALID, "commit %s on the chain of %s holds a non-file", hex,
+			                ahex);
+		if (strcmp(name, "ops") == 0)
+			ops = 1;
+		else if (!parse_grant_name(&gen, dev, name))
+			return cw_error(CW_EINVALID, "commit %s on the chain of %s holds an unknown entry",
+			                hex, ahex);
+	}
+	if (!ops)
+		return cw_error(CW_EINVALID, "commit %s on the chain of %s holds no ops", hex, ahex);
+	return CW_OK;
 }
 
 /* Check one chain commit fully: message and ref agree, signature by the
@@ -438,13 +470,9 @@ static int check_commit(link_t *l, cw_log *log, const cw_keyring *kr, const git_
 		error = fail_git(CW_EINVALID, "the tree of a log commit cannot be read");
 		goto done;
 	}
-	if (git_tree_entrycount(tree) != 1 || (entry = git_tree_entry_byname(tree, "ops")) == NULL ||
-	    git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
-	    git_tree_entry_filemode(entry) != GIT_FILEMODE_BLOB) {
-		error = cw_error(CW_EINVALID, "commit %s on the chain of %s does not hold one ops blob", hex,
-		                 ahex);
+	if ((error = check_tree(tree, hex, ahex)) < 0)
 		goto done;
-	}
+	entry = git_tree_entry_byname(tree, "ops");
 	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(entry)) < 0) {
 		error = fail_git(CW_EINVALID, "the ops of a log commit cannot be read");
 		goto done;
@@ -704,9 +732,86 @@ static void mine_dispose(mine_list *m)
 	free(m->v);
 }
 
+/* Put in tb the grant of the case key to device dev (sealing key box_pk),
+ * reusing the parent's grant blob when it has the same name. */
+static int add_grant(cw_log *log, cw_store *st, git_treebuilder *tb, const git_tree *prev_tree,
+                     const uint8_t case_id[CW_ID_BYTES], uint32_t gen, const char *dev,
+                     const uint8_t box_pk[CW_PK_BYTES])
+{
+	cw_buf g = CW_BUF_INIT;
+	const git_tree_entry *e;
+	git_oid oid;
+	uint32_t sealed_gen;
+	char name[GRANT_NAME_MAX];
+	int error = CW_OK;
+
+	grant_name(name, gen, dev);
+	if (git_treebuilder_get(tb, name) != NULL)
+		return CW_OK;
+	if (git_treebuilder_entrycount(tb) > MAX_GRANTS)
+		return cw_error(CW_EINVALID, "a case has too many members");
+	if (prev_tree && (e = git_tree_entry_byname(prev_tree, name)) != NULL &&
+	    git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+		git_oid_cpy(&oid, git_tree_entry_id(e));
+	} else {
+		if ((error = cw_grant_seal(&g, &sealed_gen, st, case_id, box_pk)) < 0)
+			goto done;
+		if (git_blob_create_from_buffer(&oid, log->repo, g.data, g.len) < 0) {
+			error = fail_git(CW_ERROR, "could not write a key grant to the git log");
+			goto done;
+		}
+	}
+	if (git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB) < 0)
+		error = fail_git(CW_ERROR, "could not write a key grant to the git log");
+done:
+	cw_buf_dispose(&g);
+	return error;
+}
+
+/* The grants of a new commit for the case: this device, every hub of the
+ * roster, and every member of the case the roster knows. */
+static int add_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster,
+                      git_treebuilder *tb, const uint8_t case_id[CW_ID_BYTES], const git_oid *prev)
+{
+	git_commit *parent = NULL;
+	git_tree *prev_tree = NULL;
+	char(*members)[CW_DEVICE_ID_LEN + 1] = NULL;
+	size_t nmembers = 0, i, j, count = roster ? cw_roster_count(roster) : 0;
+	uint32_t gen;
+	int error;
+
+	if ((error = cw_grant_generation(&gen, st, case_id)) < 0)
+		goto done;
+	if (prev &&
+	    (git_commit_lookup(&parent, log->repo, prev) < 0 || git_commit_tree(&prev_tree, parent) < 0)) {
+		error = fail_git(CW_ERROR, "could not read a chain of the git log");
+		goto done;
+	}
+	if ((error = add_grant(log, st, tb, prev_tree, case_id, gen, cw_keys_id(me), cw_keys_box_pk(me))) <
+	        0 ||
+	    (error = cw_case_members(&members, &nmembers, st, case_id)) < 0)
+		goto done;
+	for (i = 0; i < count; i++) {
+		const cw_cert *c = cw_roster_cert(roster, i);
+		int member = c->role == CW_ROLE_HUB;
+
+		for (j = 0; !member && j < nmembers; j++)
+			member = strcmp(members[j], c->device_id) == 0;
+		if (member &&
+		    (error = add_grant(log, st, tb, prev_tree, case_id, gen, c->device_id, c->box_pk)) < 0)
+			goto done;
+	}
+done:
+	free(members);
+	git_tree_free(prev_tree);
+	git_commit_free(parent);
+	return error;
+}
+
 /* One commit carrying ops[0..n) (one case, seq order) after prev (or none). */
-static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const uint8_t author[CW_AUTHOR_BYTES],
-                        const mine_t *ops, size_t n, const git_oid *prev)
+static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster,
+                        const uint8_t author[CW_AUTHOR_BYTES], const mine_t *ops, size_t n,
+                        const git_oid *prev)
 {
 	cw_buf batch = CW_BUF_INIT, box = CW_BUF_INIT, text = CW_BUF_INIT, signed_text = CW_BUF_INIT;
 	cw_secret *key = NULL;
@@ -750,8 +855,13 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const uint
 		goto done;
 	}
 	if (git_treebuilder_new(&tb, log->repo, NULL) < 0 ||
-	    git_treebuilder_insert(NULL, tb, "ops", &blob_oid, GIT_FILEMODE_BLOB) < 0 ||
-	    git_treebuilder_write(&tree_oid, tb) < 0) {
+	    git_treebuilder_insert(NULL, tb, "ops", &blob_oid, GIT_FILEMODE_BLOB) < 0) {
+		error = fail_git(CW_ERROR, "could not write a tree to the git log");
+		goto done;
+	}
+	if ((error = add_grants(log, st, me, roster, tb, ops[0].case_id, prev)) < 0)
+		goto done;
+	if (git_treebuilder_write(&tree_oid, tb) < 0) {
 		error = fail_git(CW_ERROR, "could not write a tree to the git log");
 		goto done;
 	}
@@ -819,7 +929,7 @@ done:
 	return error;
 }
 
-int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me)
+int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster)
 {
 	mine_list mine = { NULL, 0, 0 };
 	cw_keyring self = { 0, NULL };
@@ -882,7 +992,7 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
 					                 "the store's ops of this device are not contiguous");
 					goto done;
 				}
-			if ((error = write_commit(log, st, me, author, mine.v + k, j - k,
+			if ((error = write_commit(log, st, me, roster, author, mine.v + k, j - k,
 			                          rc == 0 ? &r.head : NULL)) < 0)
 				goto done;
 			commits++;
@@ -937,7 +1047,7 @@ static int seen_of(git_oid *out, int *found, cw_store *st, const chain_ref *r)
 	}
 	if (error < 0)
 		goto done;
-	if (v.len != GIT_OID_HEXSZ || !is_lower_hex((const char *)v.data, v.len)) {
+	if (v.len != GIT_OID_HEXSZ || !cw_is_lower_hex((const char *)v.data, v.len)) {
 		error = cw_error(CW_EINVALID, "the store's record of chain %s is damaged", r->name);
 		goto done;
 	}
@@ -1028,29 +1138,101 @@ static int mark_seen(cw_store *st, const chain_t *c)
 	return cw_store_meta_set(st, key, hex, GIT_OID_HEXSZ);
 }
 
-int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr)
+/* For the cases of refs[0..n) whose key the store lacks, take a grant to me
+ * from the newest commit of one of their chains (checked first: signed by
+ * its author). Runs in the caller's transaction. */
+static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_keyring *kr,
+                       const chain_ref *refs, size_t n)
 {
-	chain_ref *refs = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	link_t head;
+	size_t i, j;
+	int error = CW_OK;
+
+	memset(&head, 0, sizeof(head));
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *best = NULL;
+		uint32_t have, best_gen = 0, gen;
+		char dev[CW_DEVICE_ID_LEN + 1];
+
+		error = cw_grant_generation(&have, st, refs[i].case_id);
+		if (error == CW_OK)
+			continue;
+		if (error != CW_ENOTFOUND)
+			goto done;
+		cw_error_clear();
+		if (git_commit_lookup(&commit, log->repo, &refs[i].head) < 0 ||
+		    git_commit_tree(&tree, commit) < 0) {
+			error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+			goto done;
+		}
+		for (j = 0; j < git_tree_entrycount(tree); j++) {
+			const git_tree_entry *e = git_tree_entry_byindex(tree, j);
+
+			if (parse_grant_name(&gen, dev, git_tree_entry_name(e)) &&
+			    strcmp(dev, cw_keys_id(me)) == 0 && gen > best_gen) {
+				best = e;
+				best_gen = gen;
+			}
+		}
+		if (best) {
+			cw_buf_dispose(&head.blob);
+			if ((error = check_commit(&head, log, kr, &refs[i].head, refs[i].case_id,
+			                          refs[i].author)) < 0)
+				goto done;
+			if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(best)) < 0) {
+				error = fail_git(CW_EINVALID, "a key grant of the git log cannot be read");
+				goto done;
+			}
+			if ((error = cw_grant_accept(st, me, refs[i].case_id, git_blob_rawcontent(blob),
+			                             (size_t)git_blob_rawsize(blob))) < 0)
+				goto done;
+			git_blob_free(blob);
+			blob = NULL;
+		}
+		git_tree_free(tree);
+		tree = NULL;
+		git_commit_free(commit);
+		commit = NULL;
+	}
+done:
+	cw_buf_dispose(&head.blob);
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return error;
+}
+
+/* Ingest the chains refs[0..n) (heads as given) in one store transaction.
+ * When old is not NULL the chains' refs are moved to the given heads before
+ * the transaction commits: old[i] is the head the ref must still have (or
+ * all zero for a new ref). */
+static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
+                         const chain_ref *refs, size_t nrefs, const git_oid *old)
+{
 	chain_t *chains = NULL;
-	size_t nrefs = 0, i, added_total = 0, skipped = 0, waiting = 0;
+	git_reference *moved = NULL;
+	size_t i, added_total = 0, skipped = 0, waiting = 0;
 	int in_tx = 0, progress, added, error;
 
 	log->skipped = 0;
-	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
-		goto done;
 	if (nrefs && (chains = calloc(nrefs, sizeof(*chains))) == NULL) {
 		error = cw_error_nomem();
 		goto done;
 	}
+	if ((error = cw_store_begin(st)) < 0)
+		goto done;
+	in_tx = 1;
+	if (me && (error = take_grants(log, st, me, kr, refs, nrefs)) < 0)
+		goto done;
 	for (i = 0; i < nrefs; i++) {
 		chains[i].ref = refs[i];
 		if ((error = prepare_chain(&chains[i], log, st, kr)) < 0)
 			goto done;
 		skipped += (size_t)chains[i].skipped;
 	}
-	if ((error = cw_store_begin(st)) < 0)
-		goto done;
-	in_tx = 1;
 	/* Rounds until no chain moves: an op waiting for another chain's op
 	 * goes in once that chain has been fed far enough. */
 	do {
@@ -1083,7 +1265,24 @@ int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *
 		if ((error = mark_seen(st, &chains[i])) < 0)
 			goto done;
 	}
-	if ((error = cw_oplog_flush(st)) < 0 || (error = cw_store_commit(st)) < 0)
+	if ((error = cw_oplog_flush(st)) < 0)
+		goto done;
+	for (i = 0; old && i < nrefs; i++) {
+		int rc = git_oid_is_zero(&old[i])
+		             ? git_reference_create(&moved, log->repo, refs[i].name, &refs[i].head, 0,
+		                                    "caseway: take")
+		             : git_reference_create_matching(&moved, log->repo, refs[i].name, &refs[i].head,
+		                                             1, &old[i], "caseway: take");
+
+		git_reference_free(moved);
+		moved = NULL;
+		if (rc < 0) {
+			error = fail_git(rc == GIT_EMODIFIED || rc == GIT_EEXISTS ? CW_EEXISTS : CW_ERROR,
+			                 "could not move a chain of the git log");
+			goto done;
+		}
+	}
+	if ((error = cw_store_commit(st)) < 0)
 		goto done;
 	in_tx = 0;
 	log->skipped = skipped;
@@ -1100,6 +1299,84 @@ done:
 	if (in_tx)
 		cw_store_rollback(st);
 	chains_free(chains, nrefs);
+	return error;
+}
+
+int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me)
+{
+	chain_ref *refs = NULL;
+	size_t nrefs = 0;
+	int error;
+
+	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
+		goto done;
+	error = ingest_chains(ops_out, log, st, kr, me, refs, nrefs, NULL);
+done:
+	free(refs);
+	return error;
+}
+
+int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
+                const cw_bundle_ref *tips, size_t ntips)
+{
+	chain_ref *refs = NULL;
+	git_oid *old = NULL;
+	git_reference *ref = NULL;
+	size_t i, n = 0;
+	int rc, error = CW_OK;
+
+	*ops_out = 0;
+	if (ntips &&
+	    ((refs = calloc(ntips, sizeof(*refs))) == NULL || (old = calloc(ntips, sizeof(*old))) == NULL)) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < ntips; i++) {
+		chain_ref *r = &refs[n];
+		char ahex[AUTHOR_HEX + 1];
+
+		memset(&old[n], 0, sizeof(old[n]));
+		if (strncmp(tips[i].name, REF_PREFIX, REF_PREFIX_LEN) != 0)
+			continue;
+		if ((error = parse_ref_name(r, tips[i].name)) < 0)
+			goto done;
+		if (git_oid_fromstr(&r->head, tips[i].oid) < 0) {
+			error = cw_error(CW_EINVALID, "a chain head is not a commit id");
+			goto done;
+		}
+		cw_author_hex(ahex, r->author);
+		rc = git_reference_lookup(&ref, log->repo, r->name);
+		if (rc == GIT_ENOTFOUND) {
+			n++;
+			continue;
+		}
+		if (rc < 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+			error = fail_git(CW_ERROR, "could not read a chain of the git log");
+			goto done;
+		}
+		git_oid_cpy(&old[n], git_reference_target(ref));
+		git_reference_free(ref);
+		ref = NULL;
+		if (git_oid_equal(&old[n], &r->head) ||
+		    git_graph_descendant_of(log->repo, &old[n], &r->head) == 1)
+			continue; /* this node holds that much already, or more */
+		if (git_graph_descendant_of(log->repo, &r->head, &old[n]) != 1) {
+			char chex[CASE_HEX + 1];
+
+			cw_id_hex(chex, r->case_id);
+			error = cw_error(CW_EVERIFY,
+			                 "equivocation by %s: its chain for case %.8s was rewritten (the new "
+			                 "head does not continue the one this node holds)",
+			                 ahex, chex);
+			goto done;
+		}
+		n++;
+	}
+	if (n)
+		error = ingest_chains(ops_out, log, st, kr, me, refs, n, old);
+done:
+	git_reference_free(ref);
+	free(old);
 	free(refs);
 	return error;
 }
@@ -1156,4 +1433,400 @@ done:
 	free(line);
 	cw_buf_dispose(&tmp);
 	return error;
+}
+
+/* ---- the roster chain --------------------------------------------------------------- */
+
+/* The commit of roster version seq: tree {roster}, no parents, authored by
+ * the agency at the roster's time, so every node writes the same object. */
+static int roster_commit(git_oid *out, cw_log *log, uint64_t seq, int64_t issued_at, const uint8_t *bytes,
+                         size_t len)
+{
+	git_treebuilder *tb = NULL;
+	git_odb *odb = NULL;
+	git_oid blob, tree;
+	char text[512], hex[GIT_OID_HEXSZ + 1];
+	int n, error = CW_OK;
+
+	if (git_blob_create_from_buffer(&blob, log->repo, bytes, len) < 0 ||
+	    git_treebuilder_new(&tb, log->repo, NULL) < 0 ||
+	    git_treebuilder_insert(NULL, tb, "roster", &blob, GIT_FILEMODE_BLOB) < 0 ||
+	    git_treebuilder_write(&tree, tb) < 0) {
+		error = fail_git(CW_ERROR, "could not write the roster to the git log");
+		goto done;
+	}
+	oid_hex(hex, &tree);
+	n = snprintf(text, sizeof(text),
+	             "tree %s\nauthor caseway <org@caseway> %" PRId64
+	             " +0000\ncommitter caseway <org@caseway> %" PRId64
+	             " +0000\n\ncaseway roster v1\n\nseq: %" PRIu64 "\n",
+	             hex, issued_at < 0 ? 0 : issued_at, issued_at < 0 ? 0 : issued_at, seq);
+	if (git_repository_odb(&odb, log->repo) < 0 ||
+	    git_odb_write(out, odb, text, (size_t)n, GIT_OBJECT_COMMIT) < 0)
+		error = fail_git(CW_ERROR, "could not write the roster to the git log");
+done:
+	git_odb_free(odb);
+	git_treebuilder_free(tb);
+	return error;
+}
+
+/* Point refs/cw/roster/<seq> at oid; a ref there naming anything else is a
+ * second roster with the same number. */
+static int roster_ref(cw_log *log, uint64_t seq, const git_oid *oid)
+{
+	git_reference *ref = NULL;
+	char name[64];
+	int rc;
+
+	snprintf(name, sizeof(name), ROSTER_REF "%" PRIu64, seq);
+	rc = git_reference_lookup(&ref, log->repo, name);
+	if (rc == 0) {
+		int same = git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
+		           git_oid_equal(git_reference_target(ref), oid);
+
+		git_reference_free(ref);
+		return same ? CW_OK
+		            : cw_error(CW_EVERIFY, "two different rosters claim number %" PRIu64 ": refused",
+		                       seq);
+	}
+	if (rc != GIT_ENOTFOUND || git_reference_create(&ref, log->repo, name, oid, 0, "caseway: roster") < 0)
+		return fail_git(CW_ERROR, "could not record the roster in the git log");
+	git_reference_free(ref);
+	return CW_OK;
+}
+
+typedef struct {
+	cw_log *log;
+	size_t written;
+} publish_ctx;
+
+static int publish_one(uint64_t seq, const uint8_t *bytes, size_t len, void *p)
+{
+	publish_ctx *c = p;
+	cw_roster *r = NULL;
+	git_oid oid;
+	int error;
+
+	if ((error = cw_roster_parse(&r, bytes, len)) < 0)
+		return cw_error(CW_EVERIFY, "the stored roster %" PRIu64 " does not verify: %s", seq,
+		                cw_error_last());
+	if ((error = roster_commit(&oid, c->log, seq, cw_roster_issued_at(r), bytes, len)) == CW_OK &&
+	    (error = roster_ref(c->log, seq, &oid)) == CW_OK)
+		c->written++;
+	cw_roster_free(r);
+	return error;
+}
+
+int cw_log_roster_publish(cw_log *log, cw_home *h)
+{
+	publish_ctx c = { log, 0 };
+
+	return cw_org_roster_each(h, publish_one, &c);
+}
+
+static int parse_roster_ref(uint64_t *seq, const char *name)
+{
+	const char *p = name + ROSTER_REF_LEN;
+	uint64_t v = 0;
+
+	if (strncmp(name, ROSTER_REF, ROSTER_REF_LEN) != 0 || *p < '1' || *p > '9' || strlen(p) > 12)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*seq = v;
+	return 1;
+}
+
+typedef struct {
+	uint64_t seq;
+	git_oid oid;
+} roster_tip;
+
+static int cmp_roster_tip(const void *a, const void *b)
+{
+	const roster_tip *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int cw_log_roster_take(size_t *taken_out, cw_log *log, cw_home *h, const cw_bundle_ref *tips, size_t ntips)
+{
+	roster_tip *v = NULL;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	cw_roster *r = NULL;
+	size_t i, n = 0, taken = 0;
+	int error = CW_OK;
+
+	if (ntips && (v = calloc(ntips, sizeof(*v))) == NULL)
+		return cw_error_nomem();
+	for (i = 0; i < ntips; i++)
+		if (parse_roster_ref(&v[n].seq, tips[i].name)) {
+			if (git_oid_fromstr(&v[n].oid, tips[i].oid) < 0) {
+				error = cw_error(CW_EINVALID, "a roster ref does not name a commit");
+				goto done;
+			}
+			n++;
+		}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_roster_tip);
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e;
+		const uint8_t *bytes;
+		size_t len;
+		git_oid expect;
+
+		if (git_commit_lookup(&commit, log->repo, &v[i].oid) < 0 ||
+		    git_commit_tree(&tree, commit) < 0) {
+			error = fail_git(CW_EINVALID, "a roster commit cannot be read");
+			goto done;
+		}
+		if (git_tree_entrycount(tree) != 1 || (e = git_tree_entry_byname(tree, "roster")) == NULL ||
+		    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+		    git_blob_lookup(&blob, log->repo, git_tree_entry_id(e)) < 0 ||
+		    git_blob_rawsize(blob) > (git_object_size_t)ROSTER_BLOB_MAX) {
+			error = cw_error(CW_EINVALID, "roster %" PRIu64 " in the git log is malformed",
+			                 v[i].seq);
+			goto done;
+		}
+		bytes = git_blob_rawcontent(blob);
+		len = (size_t)git_blob_rawsize(blob);
+		if ((error = cw_roster_parse(&r, bytes, len)) < 0) {
+			error = cw_error(CW_EVERIFY, "roster %" PRIu64 " refused: %s", v[i].seq,
+			                 cw_error_last());
+			goto done;
+		}
+		/* The commit must be exactly the one every node writes for it. */
+		if (cw_roster_seq(r) != v[i].seq ||
+		    (error = roster_commit(&expect, log, v[i].seq, cw_roster_issued_at(r), bytes, len)) < 0 ||
+		    !git_oid_equal(&expect, &v[i].oid)) {
+			error = error < 0 ? error
+			                  : cw_error(CW_EVERIFY,
+			                             "roster %" PRIu64 " in the git log is not the agency's",
+			                             v[i].seq);
+			goto done;
+		}
+		if ((error = cw_org_accept_roster(h, bytes, len)) < 0 ||
+		    (error = roster_ref(log, v[i].seq, &v[i].oid)) < 0)
+			goto done;
+		taken++;
+		cw_roster_free(r);
+		r = NULL;
+		git_blob_free(blob);
+		blob = NULL;
+		git_tree_free(tree);
+		tree = NULL;
+		git_commit_free(commit);
+		commit = NULL;
+	}
+	*taken_out = taken;
+done:
+	cw_roster_free(r);
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	free(v);
+	return error;
+}
+
+/* ---- signed notes (manifests) -------------------------------------------------------- */
+
+int cw_log_note_write(char oid_out[41], cw_log *log, const cw_keys *me, int64_t when, const char *msg,
+                      size_t len)
+{
+	cw_buf text = CW_BUF_INIT, signed_text = CW_BUF_INIT;
+	git_odb *odb = NULL;
+	git_oid oid;
+	const char *id = cw_keys_id(me);
+	char line[256];
+	int error;
+
+	snprintf(line, sizeof(line),
+	         "tree " EMPTY_TREE "\nauthor %s <%s@caseway> %" PRId64
+	         " +0000\ncommitter %s <%s@caseway> %" PRId64 " +0000\n\n",
+	         id, id, when < 0 ? 0 : when, id, id, when < 0 ? 0 : when);
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0 ||
+	    (error = cw_buf_put(&text, msg, len)) < 0 ||
+	    (error = cw_sshsig_sign_commit(&signed_text, me, (const char *)text.data, text.len)) < 0)
+		goto done;
+	if (git_repository_odb(&odb, log->repo) < 0 ||
+	    git_odb_write(&oid, odb, signed_text.data, signed_text.len, GIT_OBJECT_COMMIT) < 0) {
+		error = fail_git(CW_ERROR, "could not write a signed note to the git log");
+		goto done;
+	}
+	oid_hex(oid_out, &oid);
+done:
+	git_odb_free(odb);
+	cw_buf_dispose(&text);
+	cw_buf_dispose(&signed_text);
+	return error;
+}
+
+int cw_log_note_read(cw_buf *msg_out, char signer_out[CW_DEVICE_ID_LEN + 1], cw_log *log,
+                     const char *oid_hex_in, const cw_keyring *kr)
+{
+	git_odb *odb = NULL;
+	git_odb_object *obj = NULL;
+	git_commit *commit = NULL;
+	const git_signature *who;
+	const uint8_t *known;
+	uint8_t pk[CW_PK_BYTES], author[CW_AUTHOR_BYTES];
+	git_oid oid;
+	const char *msg;
+	char signer[CW_DEVICE_ID_LEN + 1], email[64], tree[GIT_OID_HEXSZ + 1];
+	size_t len;
+	int error;
+
+	if (git_oid_fromstr(&oid, oid_hex_in) < 0)
+		return cw_error(CW_EINVALID, "a signed note is not named by a commit id");
+	if (git_repository_odb(&odb, log->repo) < 0 || git_odb_read(&obj, odb, &oid) < 0) {
+		error = fail_git(CW_EINVALID, "a signed note is missing");
+		goto done;
+	}
+	if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT ||
+	    git_odb_object_size(obj) > CW_SSHSIG_COMMIT_MAX) {
+		error = cw_error(CW_EINVALID, "a signed note is not a commit");
+		goto done;
+	}
+	if ((error = cw_sshsig_verify_commit(pk, git_odb_object_data(obj), git_odb_object_size(obj))) < 0) {
+		error = cw_error(error, "a signed note: %s", cw_error_last());
+		goto done;
+	}
+	cw_keys_id_of(signer, pk);
+	if (cw_author_from_hex(author, signer) < 0 || (known = cw_keyring_find(kr, author)) == NULL ||
+	    !cw_secret_equal(known, pk, CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "a signed note is signed by %s, a key this agency does not know",
+		                 signer);
+		goto done;
+	}
+	if (git_commit_lookup(&commit, log->repo, &oid) < 0) {
+		error = fail_git(CW_EINVALID, "a signed note cannot be read");
+		goto done;
+	}
+	snprintf(email, sizeof(email), "%s@caseway", signer);
+	oid_hex(tree, git_commit_tree_id(commit));
+	if ((who = git_commit_committer(commit)) == NULL || strcmp(who->email, email) != 0 ||
+	    (who = git_commit_author(commit)) == NULL || strcmp(who->email, email) != 0 ||
+	    git_commit_parentcount(commit) != 0 || strcmp(tree, EMPTY_TREE) != 0) {
+		error = cw_error(CW_EVERIFY, "a signed note by %s is not in the form caseway writes", signer);
+		goto done;
+	}
+	if ((error = raw_message(&msg, &len, git_odb_object_data(obj), git_odb_object_size(obj))) < 0 ||
+	    (error = cw_buf_put(msg_out, msg, len)) < 0)
+		goto done;
+	memcpy(signer_out, signer, sizeof(signer));
+done:
+	git_commit_free(commit);
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	return error;
+}
+
+/* ---- what the repository holds ---------------------------------------------------------- */
+
+const char *cw_log_path(const cw_log *log)
+{
+	return git_repository_path(log->repo);
+}
+
+int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *prefix)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	cw_bundle_ref *v = NULL, *grown;
+	size_t n = 0, alloc = 0, plen = strlen(prefix);
+	int rc, error = CW_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	if (git_reference_iterator_new(&it, log->repo) < 0) {
+		error = fail_git(CW_ERROR, "could not list the refs of the git log");
+		goto done;
+	}
+	while ((rc = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+
+		if (strncmp(name, prefix, plen) == 0) {
+			if (git_reference_type(ref) != GIT_REFERENCE_DIRECT ||
+			    strlen(name) >= sizeof(v->name)) {
+				error = cw_error(CW_EINVALID, "ref %.80s of the git log is not a plain ref",
+				                 name);
+				goto done;
+			}
+			if (n == alloc) {
+				alloc = alloc ? 2 * alloc : 64;
+				if (alloc > 4 * (size_t)MAX_CHAINS ||
+				    (grown = realloc(v, alloc * sizeof(*v))) == NULL) {
+					error = cw_error_nomem();
+					goto done;
+				}
+				v = grown;
+			}
+			memcpy(v[n].name, name, strlen(name) + 1);
+			oid_hex(v[n].oid, git_reference_target(ref));
+			n++;
+		}
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	if (rc != GIT_ITEROVER) {
+		error = fail_git(CW_ERROR, "could not list the refs of the git log");
+		goto done;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_bundle_ref);
+	*out = v;
+	*n_out = n;
+	v = NULL;
+done:
+	git_reference_free(ref);
+	git_reference_iterator_free(it);
+	free(v);
+	return error;
+}
+
+int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *device_id)
+{
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_oid oid;
+	size_t i;
+	int error = CW_OK;
+
+	*yes = 0;
+	if (git_oid_fromstr(&oid, commit_hex) < 0 || git_commit_lookup(&commit, log->repo, &oid) < 0 ||
+	    git_commit_tree(&tree, commit) < 0) {
+		error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+		goto done;
+	}
+	for (i = 0; i < git_tree_entrycount(tree) && !*yes; i++) {
+		char dev[CW_DEVICE_ID_LEN + 1];
+		uint32_t gen;
+
+		*yes = parse_grant_name(&gen, dev, git_tree_entry_name(git_tree_entry_byindex(tree, i))) &&
+		       strcmp(dev, device_id) == 0;
+	}
+done:
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return error;
+}
+
+int cw_log_is_ancestor(int *yes, cw_log *log, const char *ancestor_hex, const char *descendant_hex)
+{
+	git_oid a, d;
+
+	*yes = 0;
+	if (git_oid_fromstr(&a, ancestor_hex) < 0 || git_oid_fromstr(&d, descendant_hex) < 0)
+		return cw_error(CW_EINVALID, "not a commit id");
+	if (git_oid_equal(&a, &d)) {
+		*yes = 1;
+		return CW_OK;
+	}
+	*yes = git_graph_descendant_of(log->repo, &d, &a) == 1;
+	return CW_OK;
 }

@@ -30,6 +30,12 @@
  * OpenSSH SSHSIG in the `gpgsig` header, so stock `git verify-commit` with
  * the file from cw_log_allowed_signers reports a good signature.
  *
+ * Beside `ops` the tree holds the grants of the case key (node/grant.h):
+ * one blob "grant.<generation>.<device id>" per device the key is sealed to
+ * (the author, every hub of the roster, every member of the case), so a
+ * member that has never held the key can read the chain. A grant blob is
+ * reused from the parent commit while nothing about it changes.
+ *
  * Authors only append to their own chains: a chain whose head no longer
  * descends (by first parents) from the commit this store last ingested from
  * it, or whose seq ranges do not join, is equivocation (CW_EVERIFY naming
@@ -43,9 +49,11 @@
 #ifndef CW_LOG_H
 #define CW_LOG_H
 
+#include "../node/home.h"
 #include "../node/oplog.h"
 #include "../node/store.h"
 #include "../util/buf.h"
+#include "bundle.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -72,7 +80,7 @@ void cw_log_free(cw_log *log);
  * effect). *commits_out = commits written (0 when there was nothing new).
  * CW_ENOTFOUND when the store lacks the key of a case it wrote to;
  * CW_EVERIFY when the chain carries ops of me the store does not hold. */
-int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me);
+int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster);
 
 /* Take into st the ops of every chain under refs/cw/case/ that st does not
  * hold yet: commits are walked oldest first, each verified (message, ref
@@ -85,8 +93,22 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
  * blob) or CW_EINVALID (malformed commit, message or batch). CW_EWAIT when
  * some ops need ops of a chain that is not in the repository: everything
  * else is kept (committed) and those chains are retried next time.
- * *ops_out = ops newly added (only on CW_OK). */
-int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr);
+ * *ops_out = ops newly added (only on CW_OK).
+ * When me is not NULL, a case whose key the store lacks takes it from a
+ * grant to me in the newest commit of one of its chains (that commit
+ * checked first). */
+int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me);
+
+/* The same for chain heads from outside (a bundle's refs, a fetch), whose
+ * objects are in the repository but not yet under refs/cw/case/: names
+ * outside refs/cw/case/ are ignored; a head this repository holds already,
+ * or an ancestor of it, changes nothing; a head that does not continue the
+ * chain's current head is equivocation (CW_EVERIFY naming the author, and
+ * nothing taken). The refs move to the new heads inside the same store
+ * transaction, just before it commits (so a crash leaves the refs ahead of
+ * the store, which the next ingest catches up from). */
+int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
+                const cw_bundle_ref *tips, size_t ntips);
 
 /* Chains skipped by the last cw_log_ingest for want of a case key. */
 size_t cw_log_skipped(const cw_log *log);
@@ -102,6 +124,45 @@ int cw_log_verify(size_t *commits_out, cw_log *log, const cw_keyring *kr);
  * git looks the principal up by the committer's e-mail address, which
  * cw_log_commit sets to <device id>@caseway. */
 int cw_log_allowed_signers(cw_buf *out, const cw_keyring *kr);
+
+/* The roster travels as its own chain: refs/cw/roster/<seq> (decimal) names
+ * a commit with no parents whose tree holds the blob `roster` (the signed
+ * roster, crypto/cert.h, whose bytes link each version to the one before)
+ * and whose message is "caseway roster v1\n\nseq: <seq>\n", authored and
+ * committed by "caseway <org@caseway> <issued_at> +0000": every node writes
+ * the same object for the same roster. */
+
+/* Write every roster version h holds that the repository lacks. */
+int cw_log_roster_publish(cw_log *log, cw_home *h);
+
+/* Take the roster versions named by the refs/cw/roster/ refs among tips
+ * (objects already in the repository), oldest first: each must be exactly
+ * the commit above and pass cw_org_accept_roster; then its ref is made.
+ * *taken_out = versions looked at. */
+int cw_log_roster_take(size_t *taken_out, cw_log *log, cw_home *h, const cw_bundle_ref *tips, size_t ntips);
+
+/* A signed note (a bundle's manifest): a commit of the empty tree with no
+ * parents, author and committer "<id> <<id>@caseway> <when> +0000", message
+ * msg, signed by me as for chain commits. Writes it; *oid_out = its id. */
+int cw_log_note_write(char oid_out[41], cw_log *log, const cw_keys *me, int64_t when, const char *msg,
+                      size_t len);
+
+/* Read and check a signed note: exactly that form, signed by a key in kr.
+ * Appends its message to msg_out and sets the signer's device id. */
+int cw_log_note_read(cw_buf *msg_out, char signer_out[CW_DEVICE_ID_LEN + 1], cw_log *log, const char *oid_hex,
+                     const cw_keyring *kr);
+
+/* The bare repository's path (for sync/bundle.h). */
+const char *cw_log_path(const cw_log *log);
+
+/* Every direct ref whose name starts with prefix, sorted by name. */
+int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *prefix);
+
+/* *yes = 1 when the tree of the commit holds a grant to device_id. */
+int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *device_id);
+
+/* *yes = 1 when ancestor is descendant or one of its ancestors. */
+int cw_log_is_ancestor(int *yes, cw_log *log, const char *ancestor_hex, const char *descendant_hex);
 
 /* A commit message, parsed. */
 typedef struct {

@@ -272,3 +272,13 @@ int cw_utf8_valid(const uint8_t *s, size_t len, int allow_newlines)
 	}
 	return 1;
 }
+
+int cw_is_lower_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}

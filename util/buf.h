@@ -88,6 +88,8 @@ static inline void cw_store64(uint8_t *p, uint64_t v)
 void cw_hex_encode(char *out, const uint8_t *in, size_t len);
 /* Exactly 2*len hex digits into len bytes; CW_EINVALID otherwise. */
 int cw_hex_decode(uint8_t *out, size_t len, const char *hex);
+/* 1 when s[0..len) are all lower-case hex digits (git ids, device ids). */
+int cw_is_lower_hex(const char *s, size_t len);
 
 /* True when the len bytes are well-formed UTF-8 with no NUL or C0 control
  * other than tab, newline and carriage return. */

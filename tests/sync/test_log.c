@@ -392,15 +392,15 @@ static void test_two_nodes_through_git(void)
 	chain_ref(ref_a, sizeof(ref_a), case_id, a.k);
 	chain_ref(ref_b, sizeof(ref_b), case_id, b.k);
 	n = 99;
-	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k));
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 1);
-	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k));
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 0);
 	rev_parse(a1, a.repo, ref_a);
 	CHECK(a1[0] != '\0');
 	set_phone(&a, case_id, "+90 555 0202");
 	add_note(&a, case_id, "second note");
-	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k));
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 1);
 	rev_parse(a2, a.repo, ref_a);
 	CHECK(strcmp(a1, a2) != 0);
@@ -421,22 +421,22 @@ static void test_two_nodes_through_git(void)
 	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", b.repo, a.repo) == 0);
 	CHECK(give_key(&b, &a, case_id) == 0);
 	n = 0;
-	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
 	CHECK(n == 5);
 	digest(da, &a);
 	digest(db, &b);
 	CHECK(memcmp(da, db, CW_HASH_BYTES) == 0);
-	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr)); /* idempotent */
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL)); /* idempotent */
 	CHECK(n == 0);
 	digest(db, &b);
 	CHECK(memcmp(da, db, CW_HASH_BYTES) == 0);
 	/* A ingesting its own chain adds nothing. */
-	CHECK_OK(cw_log_ingest(&n, a.log, a.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, a.log, a.st, &kr, NULL));
 	CHECK(n == 0);
 
 	/* B writes: its chain starts with A's head as a parent. */
 	set_phone(&b, case_id, "+90 555 0303");
-	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k));
+	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k, NULL));
 	CHECK(n == 1);
 	rev_parse(b1, b.repo, ref_b);
 	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
@@ -446,14 +446,14 @@ static void test_two_nodes_through_git(void)
 	/* A writes more, B takes it and writes again: B's second commit has
 	 * its previous commit first and A's new head second. */
 	add_note(&a, case_id, "third note");
-	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k));
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 1);
 	rev_parse(a3, a.repo, ref_a);
 	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, a.repo, ref_a, ref_a) == 0);
-	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
 	CHECK(n == 1);
 	set_phone(&b, case_id, "+90 555 0404");
-	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k));
+	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k, NULL));
 	CHECK(n == 1);
 	rev_parse(b2, b.repo, ref_b);
 	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
@@ -462,7 +462,7 @@ static void test_two_nodes_through_git(void)
 
 	/* A fetches B's chain and ingests: same state again. */
 	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", a.repo, b.repo, ref_b, ref_b) == 0);
-	CHECK_OK(cw_log_ingest(&n, a.log, a.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, a.log, a.st, &kr, NULL));
 	CHECK(n == 2);
 	digest(da, &a);
 	digest(db, &b);
@@ -481,10 +481,10 @@ static void test_two_nodes_through_git(void)
 	if (node_open(&c, "D", NULL)) {
 		CHECK(give_key(&c, &a, case_id) == 0);
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_b, ref_b) == 0);
-		CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr), CW_EWAIT);
+		CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr, NULL), CW_EWAIT);
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", c.repo, b.repo, ref_a, ref_a) == 0);
 		n = 0;
-		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr));
+		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr, NULL));
 		CHECK(n == 8);
 		digest(db, &c);
 		CHECK(memcmp(da, db, CW_HASH_BYTES) == 0);
@@ -494,7 +494,7 @@ static void test_two_nodes_through_git(void)
 	/* A node without the case key verifies, skips and says so. */
 	if (node_open(&c, "C", NULL)) {
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", c.repo, b.repo) == 0);
-		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr));
+		CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr, NULL));
 		CHECK(n == 0);
 		CHECK(cw_log_skipped(c.log) == 2);
 		node_close(&c);
@@ -507,13 +507,13 @@ static void test_two_nodes_through_git(void)
 		CHECK_OK(cw_keyring_add(&kr_s, cw_keys_sign_pk(s.k)));
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", s.repo, a.repo, ref_a, ref_a) == 0);
 		CHECK(give_key(&s, &a, case_id) == 0);
-		CHECK_OK(cw_log_ingest(&n, s.log, s.st, &kr_s));
+		CHECK_OK(cw_log_ingest(&n, s.log, s.st, &kr_s, NULL));
 		set_phone(&s, case_id, "+90 555 0999");
-		CHECK_OK(cw_log_commit(&n, s.log, s.st, s.k));
+		CHECK_OK(cw_log_commit(&n, s.log, s.st, s.k, NULL));
 		CHECK(n == 1);
 		chain_ref(ref_s, sizeof(ref_s), case_id, s.k);
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, s.repo, ref_s, ref_s) == 0);
-		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "not by a known key") != NULL);
 		CHECK_CODE(cw_log_verify(&n, b.log, &kr), CW_EVERIFY);
 		digest(db, &b);
@@ -522,14 +522,14 @@ static void test_two_nodes_through_git(void)
 		rev_parse(forged, b.repo, ref_s);
 		CHECK(cw_test_run("git -C '%s' update-ref -d '%s'", b.repo, ref_s) == 0);
 		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
-		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "another case or author") != NULL);
 		digest(db, &b);
 		CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
 		node_close(&s);
 	}
-	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
 	CHECK(n == 0);
 
 	/* Hostile 2: A's chain rewritten: a fork node holding A's keys and
@@ -538,17 +538,17 @@ static void test_two_nodes_through_git(void)
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", f.repo, a.repo, ref_a, ref_a) == 0);
 		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", f.repo, ref_a, a1) == 0);
 		CHECK(give_key(&f, &a, case_id) == 0);
-		CHECK_OK(cw_log_ingest(&n, f.log, f.st, &kr));
+		CHECK_OK(cw_log_ingest(&n, f.log, f.st, &kr, NULL));
 		CHECK(n == 3);
 		set_phone(&f, case_id, "+90 555 0666");
-		CHECK_OK(cw_log_commit(&n, f.log, f.st, a.k));
+		CHECK_OK(cw_log_commit(&n, f.log, f.st, a.k, NULL));
 		CHECK(n == 1);
 		rev_parse(evil, f.repo, ref_a);
 		CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", f.repo,
 		                      ref_a) == 0);
 		CHECK(strncmp(out, a1, 40) == 0); /* same parent as A's real second commit */
 		CHECK(cw_test_run("git -C '%s' fetch -q '%s' '+%s:%s'", b.repo, f.repo, ref_a, ref_a) == 0);
-		rc = cw_log_ingest(&n, b.log, b.st, &kr);
+		rc = cw_log_ingest(&n, b.log, b.st, &kr, NULL);
 		CHECK_CODE(rc, CW_EVERIFY);
 		CHECK(strstr(cw_error_last(), "equivocation") != NULL);
 		CHECK(strstr(cw_error_last(), cw_keys_id(a.k)) != NULL);
@@ -564,7 +564,7 @@ static void test_two_nodes_through_git(void)
 	tree1[40] = '\0';
 	CHECK(craft(forged, b.repo, a3, tree1, NULL, NULL, a.k) == 0);
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
-	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "signed hash") != NULL);
 	CHECK_CODE(cw_log_verify(&n, b.log, &kr), CW_EVERIFY);
 	digest(db, &b);
@@ -574,14 +574,14 @@ static void test_two_nodes_through_git(void)
 	 * re-carries A's last batch, seq 6, as seq 7). */
 	CHECK(craft(lie, b.repo, a3, NULL, a3, "7-7", a.k) == 0);
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
-	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "does not name") != NULL);
 	digest(db, &b);
 	CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 	/* ... and a range that does not join its parent's. */
 	CHECK(craft(lie, b.repo, a3, NULL, a3, "8-8", a.k) == 0);
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, lie) == 0);
-	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 	CHECK(strstr(cw_error_last(), "does not join") != NULL);
 	digest(db, &b);
 	CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
@@ -599,13 +599,13 @@ static void test_two_nodes_through_git(void)
 	                  ">/dev/null 2>&1",
 	                  b.repo, signers, out) != 0);
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, out) == 0);
-	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr), CW_EVERIFY);
+	CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
 	digest(db, &b);
 	CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 
 	/* Restored, all is well again. */
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, a3) == 0);
-	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr));
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
 	CHECK(n == 0);
 	nb = 0;
 	CHECK_OK(cw_log_verify(&nb, b.log, &kr));

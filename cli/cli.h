@@ -84,5 +84,8 @@ int cmd_agenda(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_peer(int argc, char **argv);
+int cmd_share(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 
 #endif

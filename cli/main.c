@@ -88,7 +88,26 @@ static const command commands[] = {
 	  "caseway org enroll REQUEST --role ROLE [-o CERT] [--org-key FILE]\n"
 	  "caseway org join CERT\n"
 	  "caseway org roster\n"
-	  "  The agency: its key (on the head-office node), device certificates, the roster." },
+	  "caseway org allowed-signers [-o FILE]\n"
+	  "  The agency: its key (on the head-office node), device certificates, the roster;\n"
+	  "  allowed-signers writes the file stock `git verify-commit` needs to check caseway's\n"
+	  "  signatures (git -c gpg.ssh.allowedSignersFile=FILE verify-commit ...)." },
+	{ "peer", cmd_peer,
+	  "caseway peer add NAME --cert CERT [--url URL]\n"
+	  "caseway peer list\n"
+	  "  The hub, clinics and colleagues this node syncs with. CERT is what they write\n"
+	  "  with `caseway whoami --cert`; URL is a git remote (path, file://, ssh://, git://)." },
+	{ "share", cmd_share,
+	  "caseway share CASE --with PEER\n"
+	  "  Let PEER read and change the case: its key goes to them with the next sync." },
+	{ "sync", cmd_sync,
+	  "caseway sync export --to PEER -o FILE [--max-bytes N]\n"
+	  "caseway sync import FILE...\n"
+	  "caseway sync push [REMOTE] ;  caseway sync pull [REMOTE] ;  caseway sync [REMOTE]\n"
+	  "caseway sync status\n"
+	  "  Exchange signed changes: as bundle files (USB stick, e-mail) or with a git remote\n"
+	  "  (REMOTE: a peer's name, a path or a URL; default: the hub). A bundle whose earlier\n"
+	  "  pieces are missing waits in the inbox (exit 5) and goes in when they arrive." },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1163,6 +1163,7 @@ static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ke
 		if (error != CW_ENOTFOUND)
 			goto done;
 		cw_error_clear();
+		error = CW_OK;
 		if (git_commit_lookup(&commit, log->repo, &refs[i].head) < 0 ||
 		    git_commit_tree(&tree, commit) < 0) {
 			error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
@@ -1286,6 +1287,7 @@ static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_ke
 		goto done;
 	in_tx = 0;
 	log->skipped = skipped;
+	*ops_out = added_total;
 	if (waiting) {
 		error = cw_error(
 		    CW_EWAIT,
@@ -1360,7 +1362,12 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 		if (git_oid_equal(&old[n], &r->head) ||
 		    git_graph_descendant_of(log->repo, &old[n], &r->head) == 1)
 			continue; /* this node holds that much already, or more */
-		if (git_graph_descendant_of(log->repo, &r->head, &old[n]) != 1) {
+		rc = git_graph_descendant_of(log->repo, &r->head, &old[n]);
+		if (rc < 0) {
+			error = fail_git(CW_EVERIFY, "a chain head from outside cannot be traced");
+			goto done;
+		}
+		if (rc != 1) {
 			char chex[CASE_HEX + 1];
 
 			cw_id_hex(chex, r->case_id);

@@ -93,7 +93,7 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
  * blob) or CW_EINVALID (malformed commit, message or batch). CW_EWAIT when
  * some ops need ops of a chain that is not in the repository: everything
  * else is kept (committed) and those chains are retried next time.
- * *ops_out = ops newly added (only on CW_OK).
+ * *ops_out = ops newly added (on CW_OK and on CW_EWAIT).
  * When me is not NULL, a case whose key the store lacks takes it from a
  * grant to me in the newest commit of one of its chains (that commit
  * checked first). */

@@ -101,13 +101,11 @@ export_to clinic hub clinic1
 # ---- 5. the hub takes them in any order, some twice -----------------------------
 import_ok hub "$B/anna2"
 import_ok hub "$B/clinic1"
-import_ok hub "$B/anna1" "(covered by anna2)"
+expect 0 "hub imports anna1 (covered by anna2)" -- cw --home "$T/hub" sync import "$B/anna1"
+contains "$T/out" ": 0 new changes" "anna1 brings nothing anna2 did not"
 import_ok hub "$B/ben1"
-import_ok hub "$B/anna2" "again"
-contains "$T/err" "already imported" "the hub says anna2 was imported before" 2>/dev/null ||
-  true
-cw --home "$T/hub" sync import "$B/anna2" >"$T/out" 2>&1
-contains "$T/out" "already imported" "a repeated import says so"
+expect 0 "hub imports anna2 again" -- cw --home "$T/hub" sync import "$B/anna2"
+contains "$T/out" "already imported" "the hub says anna2 was imported before"
 for n in anna ben clinic; do export_to hub "$n" "hub-$n-2"; done
 for n in anna ben clinic; do import_ok "$n" "$B/hub-$n-2"; done
 import_ok ben "$B/hub-ben-2" "again"
@@ -142,7 +140,7 @@ else ok "the clinic's log has no ref of P"; fi
 cw --home "$T/clinic" case list >"$T/list" 2>&1
 if grep -q -e "$MARK_P" -e "${P:0:8}" "$T/list"; then bad "the clinic lists P"; else ok "the clinic does not list P"; fi
 
-# ---- 9. a split export, last piece first ----------------------------------------
+# ---- 9. a split export, last piece first (before 7 and 8, so they check it too) --
 note=$(printf '%s ' "$MARK_N: the patient asked again about the recovery hotel, the" \
        "interpreter for the pre-operative talk, the transfer from the airport, dietary needs" \
        "during the stay, the follow-up call with the home doctor and the invoice address.")
@@ -150,17 +148,21 @@ for i in $(seq 1 10); do
   cw --home "$T/anna" note add "$M" "$i. $note" >/dev/null 2>&1 || bad "anna note $i on M"
   cw --home "$T/anna" note add "$P" "$i. $note" >/dev/null 2>&1 || bad "anna note $i on P"
 done
-export_to anna hub split --max-bytes 6000
+# Parts hold whole chains: ten notes on each of M and P make two chains of
+# about 9 kB each, more than one part of at most 12000 bytes can take.
+MAXB=12000
+export_to anna hub split --max-bytes $MAXB
 pieces=$(ls "$B"/split.[0-9]* 2>/dev/null | wc -l)
 if [ "$pieces" -ge 2 ] && [ ! -e "$B/split" ]; then ok "the export is split into $pieces pieces"
 else bad "the export is split (pieces: $pieces)"; fi
-for f in "$B"/split.[0-9]*; do
-  s=$(stat -c %s "$f")
-  if [ "$s" -le 6000 ]; then ok "$(basename "$f") is $s bytes (<= 6000)"; else bad "$(basename "$f") is $s bytes"; fi
-done
 if [ "$pieces" -ge 2 ]; then
+  for f in "$B"/split.[0-9]*; do
+    s=$(stat -c %s "$f")
+    if [ "$s" -le $MAXB ]; then ok "$(basename "$f") is $s bytes (<= $MAXB)"; else bad "$(basename "$f") is $s bytes"; fi
+  done
   expect 5 "the hub imports the last piece first: it waits" -- cw --home "$T/hub" -q sync import "$B/split.$pieces"
   one_line_error "waiting piece"
+  echo "    $(cat "$T/err")"
   contains "$T/err" "wait" "the message says what it waits for"
   cw --home "$T/hub" --json sync status >"$T/status" 2>/dev/null
   w=$(grep -o '"inbox_waiting":[[:space:]]*[0-9]*' "$T/status" | grep -o '[0-9]*$')
@@ -185,7 +187,7 @@ while read -r f peer; do
   if git --git-dir="$T/$peer/log.git" bundle verify "$f" >"$T/gout" 2>&1; then ok "git bundle verify $(basename "$f")"
   else bad "git bundle verify $(basename "$f"): $(head -c 300 "$T/gout")"; fi
 done <"$T/written"
-[ "$nb" -ge 20 ] && ok "$nb bundles written" || bad "only $nb bundles written"
+[ "$nb" -ge $((16 + pieces)) ] && ok "$nb bundles written" || bad "only $nb bundles written"
 for f in "$B/anna0" "$B/hub-clinic1"; do
   if git --git-dir="$T/empty.git" bundle verify "$f" >"$T/gout" 2>&1; then ok "$(basename "$f") verifies on its own"
   else bad "$(basename "$f") verifies on its own: $(head -c 300 "$T/gout")"; fi
@@ -212,14 +214,15 @@ for c in $(cat "$T/commits"); do
      grep -q 'Good "git" signature' "$T/gout"; then good=$((good + 1))
   else bad "git verify-commit $c: $(head -c 300 "$T/gout")"; fi
 done
-if [ "$good" -eq "$ncommits" ] && [ "$ncommits" -ge 10 ]; then ok "git verify-commit: $good of $ncommits chain commits Good"
+if [ "$good" -eq "$ncommits" ] && [ "$ncommits" -ge 8 ]; then ok "git verify-commit: $good of $ncommits chain commits Good"
 else bad "git verify-commit: $good of $ncommits chain commits Good"; fi
 
 # ---- 8. no plaintext ----------------------------------------------------------------
+leaks=0
 while read -r f peer; do
-  if grep -a -q -e "$MARK_M" -e "$MARK_P" -e "$MARK_N" "$f"; then bad "plaintext in $(basename "$f")"; fi
+  if grep -a -q -e "$MARK_M" -e "$MARK_P" -e "$MARK_N" "$f"; then leaks=$((leaks + 1)); bad "plaintext in $(basename "$f")"; fi
 done <"$T/written"
-ok "no marker text in the $nb bundles"
+[ "$leaks" -eq 0 ] && ok "no marker text in the $nb bundles"
 for n in hub anna ben clinic; do
   git --git-dir="$T/$n/log.git" cat-file --batch-all-objects --batch >"$T/objects" 2>&1
   if [ ! -s "$T/objects" ]; then bad "cat-file on $n's log printed nothing"

@@ -265,8 +265,18 @@ static int list_chains(chain_ref **out, size_t *n_out, cw_log *log, const uint8_
 
 	*out = NULL;
 	*n_out = 0;
-	if ((error = cw_log_refs(&refs, &nrefs, log, REF_PREFIX)) < 0)
-		goto done;
+	{
+		/* Only the one case's refs when asked: a prefix, not a scan of all. */
+		char prefix[REF_PREFIX_LEN + CASE_HEX + 2];
+
+		memcpy(prefix, REF_PREFIX, REF_PREFIX_LEN + 1);
+		if (case_id) {
+			cw_id_hex(prefix + REF_PREFIX_LEN, case_id);
+			memcpy(prefix + REF_PREFIX_LEN + CASE_HEX, "/", 2);
+		}
+		if ((error = cw_log_refs(&refs, &nrefs, log, prefix)) < 0)
+			goto done;
+	}
 	if (nrefs > MAX_CHAINS) {
 		error = cw_error(CW_EINVALID, "the git log holds too many chains");
 		goto done;
@@ -1750,7 +1760,16 @@ int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *pre
 
 	*out = NULL;
 	*n_out = 0;
-	if (git_reference_iterator_new(&it, log->repo) < 0) {
+	/* One case's chains: let libgit2 read only that directory. */
+	if (plen == REF_PREFIX_LEN + CASE_HEX + 1 && strncmp(prefix, REF_PREFIX, REF_PREFIX_LEN) == 0) {
+		char glob[REF_PREFIX_LEN + CASE_HEX + 3];
+
+		snprintf(glob, sizeof(glob), "%s*", prefix);
+		rc = git_reference_iterator_glob_new(&it, log->repo, glob);
+	} else {
+		rc = git_reference_iterator_new(&it, log->repo);
+	}
+	if (rc < 0) {
 		error = fail_git(CW_ERROR, "could not list the refs of the git log");
 		goto done;
 	}

@@ -349,6 +349,7 @@ static int sync_import(int argc, char **argv)
 			cJSON_AddNumberToObject(d, "ops", (double)rep.ops);
 			cJSON_AddNumberToObject(d, "inbox_applied", (double)rep.inbox_applied);
 			cJSON_AddNumberToObject(d, "inbox_waiting", (double)rep.inbox_left);
+			cJSON_AddNumberToObject(d, "inbox_refused", (double)rep.inbox_refused);
 			cJSON_AddItemToArray(arr, d);
 		}
 		if (error == CW_OK) {
@@ -359,6 +360,9 @@ static int sync_import(int argc, char **argv)
 			if (rep.inbox_applied)
 				cli_say("%zu waiting bundle%s from the inbox applied too.", rep.inbox_applied,
 				        rep.inbox_applied == 1 ? "" : "s");
+			if (rep.inbox_refused)
+				fprintf(stderr, "caseway: %zu waiting bundle%s refused and moved to inbox/refused: %s\n",
+				        rep.inbox_refused, rep.inbox_refused == 1 ? " was" : "s were", rep.inbox_why);
 		} else if (npos > 1) {
 			/* Report and go on with the rest; the exit code is the worst. */
 			fprintf(stderr, "caseway: %s\n", cw_error_last());

@@ -716,7 +716,9 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 }
 
 /* Recompute one entity from all its ops. */
-static int rematerialize(cw_store *st, const uint8_t *case_id, const uint8_t *entity)
+/* Recompute one entity from its ops; *searched = 1 when the case's
+ * full-text row must be rewritten (the caller does it once per case). */
+static int rematerialize(int *searched, cw_store *st, const uint8_t *case_id, const uint8_t *entity)
 {
 	static const char *const drops[] = {
 		("DELETE FROM conflict_values WHERE conflict IN"
@@ -799,8 +801,7 @@ static int rematerialize(cw_store *st, const uint8_t *case_id, const uint8_t *en
 		if (mf->conflict && (error = conflict_add(st, case_id, entity, mf)) < 0)
 			goto done;
 	}
-	if (search_relevant(ms.kind))
-		error = search_refresh(st, case_id);
+	*searched |= search_relevant(ms.kind);
 done:
 	cw_merge_dispose(&ms);
 	for (i = 0; i < n; i++)
@@ -815,7 +816,7 @@ static int rematerialize_query(cw_store *st, const char *sql)
 	sqlite3_stmt *stmt = NULL;
 	uint8_t(*list)[2][CW_ID_BYTES] = NULL;
 	size_t n = 0, alloc = 0, i;
-	int rc, error = CW_OK;
+	int rc, searched = 0, error = CW_OK;
 
 	rc = sqlite3_prepare_v2(cw_store__db(st), sql, -1, &stmt, NULL);
 	if (rc != SQLITE_OK) {
@@ -845,9 +846,17 @@ static int rematerialize_query(cw_store *st, const char *sql)
 	}
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	for (i = 0; i < n; i++)
-		if ((error = rematerialize(st, list[i][0], list[i][1])) < 0)
+	/* Rows come by case (the tables' key order), so each case's full-text
+	 * row is rewritten once, after its last entity. */
+	for (i = 0; i < n; i++) {
+		if ((error = rematerialize(&searched, st, list[i][0], list[i][1])) < 0)
 			goto done;
+		if (searched && (i + 1 == n || memcmp(list[i + 1][0], list[i][0], CW_ID_BYTES) != 0)) {
+			if ((error = search_refresh(st, list[i][0])) < 0)
+				goto done;
+			searched = 0;
+		}
+	}
 done:
 	sqlite3_finalize(stmt);
 	free(list);
@@ -858,7 +867,7 @@ int cw_oplog_flush(cw_store *st)
 {
 	int error;
 
-	if ((error = rematerialize_query(st, "SELECT case_id, entity FROM dirty")) < 0)
+	if ((error = rematerialize_query(st, "SELECT case_id, entity FROM dirty ORDER BY case_id")) < 0)
 		return error;
 	return cw_store__exec(st, "DELETE FROM dirty");
 }
@@ -1076,30 +1085,17 @@ done:
 	return error;
 }
 
-int cw_oplog_each(cw_store *st, const uint8_t *case_id, const uint8_t *author, uint64_t since_ms,
-                  int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx)
+/* Run a prepared op query (bytes, flag note) through fn; finalizes stmt. */
+static int each_row(cw_store *st, sqlite3_stmt *stmt,
+                    int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx)
 {
-	sqlite3_stmt *stmt = NULL;
 	cw_op *op = NULL;
 	int rc, error = CW_OK;
 
-	if ((op = malloc(sizeof(*op))) == NULL)
-		return cw_error_nomem();
-	rc = sqlite3_prepare_v2(cw_store__db(st),
-	                        "SELECT o.bytes, f.note FROM ops o LEFT JOIN op_flags f ON f.hash=o.hash"
-	                        " WHERE (?1 IS NULL OR o.case_id=?1) AND (?2 IS NULL OR o.author=?2)"
-	                        " AND o.hlc>=?3 ORDER BY o.hlc, o.author, o.seq",
-	                        -1, &stmt, NULL);
-	if (rc != SQLITE_OK) {
-		error = cw_store__error(st, rc, "reading the change log");
+	if ((op = malloc(sizeof(*op))) == NULL) {
+		error = cw_error_nomem();
 		goto done;
 	}
-	if (case_id)
-		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
-	if (author)
-		sqlite3_bind_blob(stmt, 2, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3,
-	                   (sqlite3_int64)(since_ms > (UINT64_MAX >> 17) ? INT64_MAX : since_ms << 16));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (cw_op_decode(op, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)) <
 		    0) {
@@ -1114,5 +1110,73 @@ int cw_oplog_each(cw_store *st, const uint8_t *case_id, const uint8_t *author, u
 done:
 	sqlite3_finalize(stmt);
 	free(op);
+	return error;
+}
+
+int cw_oplog_each(cw_store *st, const uint8_t *case_id, const uint8_t *author, uint64_t since_ms,
+                  int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cw_store__db(st),
+	                        "SELECT o.bytes, f.note FROM ops o LEFT JOIN op_flags f ON f.hash=o.hash"
+	                        " WHERE (?1 IS NULL OR o.case_id=?1) AND (?2 IS NULL OR o.author=?2)"
+	                        " AND o.hlc>=?3 ORDER BY o.hlc, o.author, o.seq",
+	                        -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return cw_store__error(st, rc, "reading the change log");
+	if (case_id)
+		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+	if (author)
+		sqlite3_bind_blob(stmt, 2, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3,
+	                   (sqlite3_int64)(since_ms > (UINT64_MAX >> 17) ? INT64_MAX : since_ms << 16));
+	return each_row(st, stmt, fn, ctx);
+}
+
+int cw_oplog_each_after(cw_store *st, const uint8_t case_id[CW_ID_BYTES],
+                        const uint8_t author[CW_AUTHOR_BYTES], uint64_t after,
+                        int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cw_store__db(st),
+	                        "SELECT o.bytes, f.note FROM ops o LEFT JOIN op_flags f ON f.hash=o.hash"
+	                        " WHERE o.case_id=?1 AND o.author=?2 AND o.seq>?3 ORDER BY o.seq",
+	                        -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return cw_store__error(st, rc, "reading the change log");
+	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, after > INT64_MAX ? INT64_MAX : (sqlite3_int64)after);
+	return each_row(st, stmt, fn, ctx);
+}
+
+int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES],
+                      int (*fn)(const uint8_t case_id[CW_ID_BYTES], uint64_t seq, void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, error = CW_OK;
+
+	rc = sqlite3_prepare_v2(cw_store__db(st),
+	                        "SELECT case_id, seq FROM heads WHERE author=?1 ORDER BY case_id", -1, &stmt,
+	                        NULL);
+	if (rc != SQLITE_OK)
+		return cw_store__error(st, rc, "reading the change log");
+	sqlite3_bind_blob(stmt, 1, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(stmt, 0) != CW_ID_BYTES) {
+			error = cw_error(CW_EVERIFY, "a stored head is damaged");
+			break;
+		}
+		if ((error = fn(sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1), ctx)) <
+		    0)
+			break;
+	}
+	if (error == CW_OK && rc != SQLITE_DONE)
+		error = cw_store__error(st, rc, "reading the change log");
+	sqlite3_finalize(stmt);
 	return error;
 }

@@ -74,6 +74,16 @@ int cw_oplog_digest(uint8_t out[CW_HASH_BYTES], cw_store *st, const uint8_t *cas
 int cw_oplog_each(cw_store *st, const uint8_t *case_id, const uint8_t *author, uint64_t since_ms,
                   int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx);
 
+/* The ops of one case by one author with seq > after, in seq order (same
+ * callback as cw_oplog_each). */
+int cw_oplog_each_after(cw_store *st, const uint8_t case_id[CW_ID_BYTES],
+                        const uint8_t author[CW_AUTHOR_BYTES], uint64_t after,
+                        int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx);
+
+/* The author's head in every case it wrote to: fn(case, last seq), by case. */
+int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES],
+                      int (*fn)(const uint8_t case_id[CW_ID_BYTES], uint64_t seq, void *ctx), void *ctx);
+
 /* The hlc stamp of the newest op this node holds or wrote. */
 int cw_oplog_clock(uint64_t *out, cw_store *st);
 

@@ -403,6 +403,62 @@ static const cw_cert *roster_find(const cw_roster *r, const char *device)
 	return NULL;
 }
 
+typedef struct {
+	const cw_manifest *m;
+	const char *manifest_oid;
+	const cw_roster *roster;
+	cw_import_report *rep;
+} record_ctx;
+
+/* Refuse a bundle whose sequence number was received with another
+ * manifest; note one received before with this very manifest. */
+static int check_replay(cw_store *st, record_ctx *c)
+{
+	const cw_cert *from = roster_find(c->roster, c->m->from);
+	int state, error;
+
+	if ((error = cw_peer_received_state(&state, st, c->m->from, c->m->seq, c->manifest_oid)) < 0)
+		return error;
+	if (state == 2)
+		return cw_error(CW_EVERIFY,
+		                "replay: bundle number %" PRIu64
+		                " from %s was already received with other contents; refused",
+		                c->m->seq, from ? from->name : c->m->from);
+	c->rep->again = state == 1;
+	return CW_OK;
+}
+
+/* Inside the import's transaction: refuse a replay (the sequence number
+ * already received with another manifest), then record the bundle and, from
+ * the sender's newest bundle only, what it holds. */
+static int record_bundle(cw_store *st, void *p)
+{
+	record_ctx *c = p;
+	const cw_manifest *m = c->m;
+	const cw_cert *from = roster_find(c->roster, m->from);
+	int64_t now = (int64_t)time(NULL);
+	cw_peer peer;
+	size_t i;
+	int state, error;
+
+	if ((error = cw_peer_received_state(&state, st, m->from, m->seq, c->manifest_oid)) < 0)
+		return error;
+	if (state == 2)
+		return cw_error(CW_EVERIFY,
+		                "replay: bundle number %" PRIu64
+		                " from %s was already received with other contents; refused",
+		                m->seq, from ? from->name : m->from);
+	c->rep->again = state == 1;
+	if ((from && (error = cw_peer_ensure(st, from, now)) < 0) ||
+	    (error = cw_peer_find(&peer, st, m->from)) < 0 ||
+	    (error = cw_peer_received(st, m->from, m->seq, c->manifest_oid, now)) < 0)
+		return error;
+	for (i = 0; m->seq > peer.received_seq && i < m->nhave; i++)
+		if ((error = cw_peer_set_has(st, m->from, m->have[i].name, m->have[i].oid)) < 0)
+			return error;
+	return CW_OK;
+}
+
 static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char *path)
 {
 	cw_store *st = cw_home_store(h);
@@ -414,9 +470,10 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 	cw_buf msg = CW_BUF_INIT;
 	const char *manifest_oid = NULL;
 	char signer[CW_DEVICE_ID_LEN + 1];
-	uint64_t highest;
+	record_ctx rec;
+	cw_log_hook hook = { record_bundle, &rec };
 	size_t i, taken;
-	int in_tx = 0, state, error;
+	int error;
 
 	memset(&hdr, 0, sizeof(hdr));
 	memset(&m, 0, sizeof(m));
@@ -472,18 +529,18 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 		                 to ? to->name : "another device", m.to);
 		goto done;
 	}
-	if ((error = same_refs(&hdr, &m)) < 0 ||
-	    (error = cw_peer_received_state(&state, st, m.from, m.seq, manifest_oid)) < 0)
+	if ((error = same_refs(&hdr, &m)) < 0)
 		goto done;
-	if (state == 2) {
-		error = cw_error(CW_EVERIFY,
-		                 "replay: bundle number %" PRIu64
-		                 " from %s was already received with other contents; refused",
-		                 m.seq, m.from);
+	/* Ops, replay check and what the sender holds: one transaction. */
+	rec.m = &m;
+	rec.manifest_oid = manifest_oid;
+	rec.roster = roster;
+	rec.rep = rep;
+	/* Checked before taking anything (the plainest diagnosis of a restored
+	 * sender), and again inside the transaction. */
+	if ((error = check_replay(st, &rec)) < 0)
 		goto done;
-	}
-	rep->again = state == 1;
-	error = cw_log_take(&rep->ops, log, st, &kr, me, m.refs, m.nrefs);
+	error = cw_log_take(&rep->ops, log, st, &kr, me, m.refs, m.nrefs, &hook);
 	if (error == CW_EWAIT) {
 		cw_error_clear();
 		rep->waiting_ops = 1;
@@ -502,37 +559,10 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 			error = CW_OK;
 		} else if (error == CW_OK) {
 			rep->waiting_ops = 0;
-			rep->ops += more;
 		}
-		if (error < 0)
-			goto done;
+		rep->ops += more;
 	}
-	/* What the sender holds, from its newest bundle only. */
-	if ((error = cw_store_begin(st)) < 0)
-		goto done;
-	in_tx = 1;
-	{
-		const cw_cert *from = roster_find(roster, m.from);
-		cw_peer p;
-
-		if (from && (error = cw_peer_ensure(st, from, (int64_t)time(NULL))) < 0)
-			goto done;
-		if ((error = cw_peer_find(&p, st, m.from)) < 0)
-			goto done;
-		highest = p.received_seq;
-	}
-	if ((error = cw_peer_received(st, m.from, m.seq, manifest_oid, (int64_t)time(NULL))) < 0)
-		goto done;
-	if (m.seq > highest)
-		for (i = 0; i < m.nhave; i++)
-			if ((error = cw_peer_set_has(st, m.from, m.have[i].name, m.have[i].oid)) < 0)
-				goto done;
-	if ((error = cw_store_commit(st)) < 0)
-		goto done;
-	in_tx = 0;
 done:
-	if (in_tx)
-		cw_store_rollback(st);
 	cw_buf_dispose(&msg);
 	cw_manifest_dispose(&m);
 	cw_bundle_header_dispose(&hdr);
@@ -577,6 +607,17 @@ done:
 	return error;
 }
 
+/* Move a refused bundle to inbox/refused/ (or drop it when that fails). */
+static void set_aside(const char *inbox, const char *name, const char *path)
+{
+	char *dir = cw_path_join(inbox, "refused"), *dst = dir ? cw_path_join(dir, name) : NULL;
+
+	if (dst == NULL || (mkdir(dir, 0700) < 0 && !cw_file_exists(dir)) || rename(path, dst) < 0)
+		unlink(path);
+	free(dst);
+	free(dir);
+}
+
 /* Apply what the inbox holds until nothing more goes in. */
 static void drain_inbox(cw_import_report *rep, cw_home *h, cw_log *log, const char *skip)
 {
@@ -613,14 +654,16 @@ static void drain_inbox(cw_import_report *rep, cw_home *h, cw_log *log, const ch
 			error = import_one(&r, h, log, p);
 			if (error == CW_EWAIT) {
 				rep->inbox_left++;
-			} else {
-				/* Applied, or refused for good: either way it leaves the inbox. */
+			} else if (error == CW_OK) {
 				unlink(p);
-				if (error == CW_OK) {
-					rep->inbox_applied++;
-					rep->ops += r.ops;
-					progress = 1;
-				}
+				rep->inbox_applied++;
+				rep->ops += r.ops;
+				progress = 1;
+			} else {
+				/* Refused for good: kept aside for someone to look at. */
+				set_aside(dir, e->d_name, p);
+				rep->inbox_refused++;
+				snprintf(rep->inbox_why, sizeof(rep->inbox_why), "%s", cw_error_last());
 			}
 			cw_error_clear();
 			free(p);

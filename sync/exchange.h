@@ -66,13 +66,16 @@ typedef struct {
 	int waiting_ops;      /* 1: some ops wait for ops of chains not here yet */
 	size_t inbox_applied; /* bundles from the inbox applied after it */
 	size_t inbox_left;    /* bundles still waiting in the inbox */
+	size_t inbox_refused; /* waiting bundles refused once applied (moved to inbox/refused/) */
+	char inbox_why[256];  /* why the last of them was refused */
 } cw_import_report;
 
 /* Import the bundle at path. CW_EWAIT when its prerequisites are missing:
  * it is copied into the inbox (the message names what it waits for) and
  * the store is unchanged. CW_EVERIFY for anything damaged, forged, for
  * another device, replayed or rewriting a chain: nothing is taken. After a
- * bundle is applied, waiting bundles of the inbox are retried. */
+ * bundle is applied, waiting bundles of the inbox are retried; one refused
+ * then is moved to inbox/refused/ and counted in the report. */
 int cw_sync_import(cw_import_report *rep, cw_home *h, const char *path, cw_progress_fn progress, void *ctx);
 
 /* For `sync status`: how many chains and roster versions an export to the

@@ -30,6 +30,7 @@
 #define MAX_PARENTS 1024u
 #define MAX_CHAINS 1000000u
 #define META_PREFIX "cw-log:"
+#define META_CHECKED "cw-log-checked:"
 #define SIGNERS_MID "@caseway namespaces=\"git\" "
 #define GRANT_PREFIX "grant."
 #define GRANT_NAME_MAX 48
@@ -721,16 +722,6 @@ static int collect_mine(const cw_op *op, const char *flagged, void *ctx)
 	return CW_OK;
 }
 
-static int cmp_mine(const void *a, const void *b)
-{
-	const mine_t *x = a, *y = b;
-	int c = memcmp(x->case_id, y->case_id, CW_ID_BYTES);
-
-	if (c)
-		return c;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static void mine_dispose(mine_list *m)
 {
 	size_t i;
@@ -939,82 +930,121 @@ done:
 	return error;
 }
 
+typedef struct {
+	uint8_t case_id[CW_ID_BYTES];
+	uint64_t seq;
+} head_t;
+
+typedef struct {
+	head_t *v;
+	size_t n, alloc;
+} head_list;
+
+static int collect_head(const uint8_t case_id[CW_ID_BYTES], uint64_t seq, void *ctx)
+{
+	head_list *h = ctx;
+	head_t *grown;
+
+	if (h->n == h->alloc) {
+		size_t na = h->alloc ? 2 * h->alloc : 64;
+
+		if ((grown = realloc(h->v, na * sizeof(*grown))) == NULL)
+			return cw_error_nomem();
+		h->v = grown;
+		h->alloc = na;
+	}
+	memcpy(h->v[h->n].case_id, case_id, CW_ID_BYTES);
+	h->v[h->n++].seq = seq;
+	return CW_OK;
+}
+
+/* The last seq this device's chain for the case carries (0: no chain), and
+ * its head. Only the head's message is read: the chain is this node's own
+ * writing, checked whole by cw_log_verify. */
+static int own_chain(uint64_t *carried, int *exists, git_oid *head, cw_log *log, const char *name,
+                     const uint8_t case_id[CW_ID_BYTES], const uint8_t author[CW_AUTHOR_BYTES])
+{
+	git_reference *ref = NULL;
+	cw_log_message msg;
+	int rc, error = CW_OK;
+
+	*carried = 0;
+	*exists = 0;
+	rc = git_reference_lookup(&ref, log->repo, name);
+	if (rc == GIT_ENOTFOUND)
+		return CW_OK;
+	if (rc < 0)
+		return fail_git(CW_ERROR, "could not read a chain of the git log");
+	if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
+		error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", name);
+		goto done;
+	}
+	git_oid_cpy(head, git_reference_target(ref));
+	if ((error = read_message(&msg, NULL, log, head)) < 0)
+		goto done;
+	if (memcmp(msg.case_id, case_id, CW_ID_BYTES) != 0 ||
+	    memcmp(msg.author, author, CW_AUTHOR_BYTES) != 0) {
+		error = cw_error(CW_EVERIFY, "chain %s holds a commit of another case or author", name);
+		goto done;
+	}
+	*carried = msg.last;
+	*exists = 1;
+done:
+	git_reference_free(ref);
+	return error;
+}
+
 int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster)
 {
+	head_list heads = { NULL, 0, 0 };
 	mine_list mine = { NULL, 0, 0 };
-	cw_keyring self = { 0, NULL };
-	git_reference *ref = NULL;
 	uint8_t author[CW_AUTHOR_BYTES];
-	size_t i, j, commits = 0;
-	int error, rc;
+	size_t i, m, commits = 0;
+	int error;
 
+	/* Only the cases whose store head is past what their chain carries are
+	 * read: the cost follows what is new, not the history. */
 	if ((error = cw_author_from_hex(author, cw_keys_id(me))) < 0 ||
-	    (error = cw_keyring_add(&self, cw_keys_sign_pk(me))) < 0 ||
-	    (error = cw_oplog_each(st, NULL, author, 0, collect_mine, &mine)) < 0)
+	    (error = cw_oplog_heads_of(st, author, collect_head, &heads)) < 0)
 		goto done;
-	if (mine.n > 1)
-		qsort(mine.v, mine.n, sizeof(*mine.v), cmp_mine);
-	for (i = 0; i < mine.n; i = j) {
-		chain_ref r;
-		link_t head;
-		uint64_t carried = 0;
-		size_t k;
+	for (i = 0; i < heads.n; i++) {
+		char name[REF_LEN + 1];
+		git_oid head;
+		uint64_t carried;
+		int exists;
 
-		for (j = i + 1; j < mine.n && memcmp(mine.v[j].case_id, mine.v[i].case_id, CW_ID_BYTES) == 0;
-		     j++)
-			;
-		ref_name(r.name, mine.v[i].case_id, author);
-		memcpy(r.case_id, mine.v[i].case_id, CW_ID_BYTES);
-		memcpy(r.author, author, CW_AUTHOR_BYTES);
-		rc = git_reference_lookup(&ref, log->repo, r.name);
-		if (rc < 0 && rc != GIT_ENOTFOUND) {
-			error = fail_git(CW_ERROR, "could not read a chain of the git log");
+		ref_name(name, heads.v[i].case_id, author);
+		if ((error = own_chain(&carried, &exists, &head, log, name, heads.v[i].case_id, author)) < 0)
+			goto done;
+		if (heads.v[i].seq < carried) {
+			error = cw_error(CW_EVERIFY,
+			                 "the git log carries ops of this device the store does not hold");
 			goto done;
 		}
-		if (rc == 0) {
-			if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
-				error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", r.name);
+		if (heads.v[i].seq == carried)
+			continue;
+		mine_dispose(&mine);
+		memset(&mine, 0, sizeof(mine));
+		if ((error = cw_oplog_each_after(st, heads.v[i].case_id, author, carried, collect_mine,
+		                                 &mine)) < 0)
+			goto done;
+		for (m = 0; m < mine.n; m++)
+			if (mine.v[m].seq != carried + 1 + m) {
+				error = cw_error(CW_EVERIFY,
+				                 "the store's ops of this device are not contiguous");
 				goto done;
 			}
-			git_oid_cpy(&r.head, git_reference_target(ref));
-			memset(&head, 0, sizeof(head));
-			error = check_commit(&head, log, &self, &r.head, r.case_id, author);
-			cw_buf_dispose(&head.blob);
-			if (error < 0)
-				goto done;
-			carried = head.msg.last;
-		}
-		for (k = i; k < j && mine.v[k].seq <= carried; k++)
-			;
-		if (k == j) {
-			if (mine.v[j - 1].seq < carried) {
-				error = cw_error(
-				    CW_EVERIFY,
-				    "the git log carries ops of this device the store does not hold");
-				goto done;
-			}
-		} else {
-			size_t m;
-
-			for (m = k; m < j; m++)
-				if (mine.v[m].seq != carried + 1 + (m - k)) {
-					error = cw_error(CW_EVERIFY,
-					                 "the store's ops of this device are not contiguous");
-					goto done;
-				}
-			if ((error = write_commit(log, st, me, roster, author, mine.v + k, j - k,
-			                          rc == 0 ? &r.head : NULL)) < 0)
-				goto done;
-			commits++;
-		}
-		git_reference_free(ref);
-		ref = NULL;
+		if (mine.n == 0)
+			continue;
+		if ((error = write_commit(log, st, me, roster, author, mine.v, mine.n,
+		                          exists ? &head : NULL)) < 0)
+			goto done;
+		commits++;
 	}
 	*commits_out = commits;
 	error = CW_OK;
 done:
-	git_reference_free(ref);
-	cw_keyring_dispose(&self);
+	free(heads.v);
 	mine_dispose(&mine);
 	return error;
 }
@@ -1030,17 +1060,18 @@ typedef struct {
 	int skipped;
 } chain_t;
 
-static void meta_key(char out[80], const chain_ref *r)
+static void meta_key(char out[80], const char *prefix, const chain_ref *r)
 {
 	char c[CASE_HEX + 1], a[AUTHOR_HEX + 1];
 
 	cw_id_hex(c, r->case_id);
 	cw_author_hex(a, r->author);
-	snprintf(out, 80, "%s%s:%s", META_PREFIX, c, a);
+	snprintf(out, 80, "%s%s:%s", prefix, c, a);
 }
 
-/* The commit the store last took from chain r; *found 0 when none. */
-static int seen_of(git_oid *out, int *found, cw_store *st, const chain_ref *r)
+/* The commit the store last took from chain r (prefix META_PREFIX), or
+ * last checked without a key (META_CHECKED); *found 0 when none. */
+static int seen_of(git_oid *out, int *found, cw_store *st, const char *prefix, const chain_ref *r)
 {
 	cw_buf v = CW_BUF_INIT;
 	char key[80], hex[GIT_OID_HEXSZ + 1];
@@ -1048,7 +1079,7 @@ static int seen_of(git_oid *out, int *found, cw_store *st, const chain_ref *r)
 
 	*found = 0;
 	v.cap = 64;
-	meta_key(key, r);
+	meta_key(key, prefix, r);
 	error = cw_store_meta_get(st, key, &v);
 	if (error == CW_ENOTFOUND) {
 		cw_error_clear();
@@ -1093,21 +1124,34 @@ static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring
 	size_t i;
 	int found, error;
 
-	if ((error = seen_of(&seen, &found, st, &c->ref)) < 0)
+	if ((error = seen_of(&seen, &found, st, META_PREFIX, &c->ref)) < 0)
 		goto done;
 	if (found && (git_oid_equal(&seen, &c->ref.head) ||
 	              git_graph_descendant_of(log->repo, &seen, &c->ref.head) == 1))
 		goto done; /* nothing new (the ref is at or behind what was taken) */
-	if ((error = walk_chain(&c->links, &c->nlinks, log, kr, &c->ref, found ? &seen : NULL)) < 0)
-		goto done;
 	error = cw_case_key(&key, st, c->ref.case_id);
 	if (error == CW_ENOTFOUND) {
+		/* Not a member: check what is new since the last check, and keep
+		 * only the ciphertext. */
+		git_oid checked;
+		int cfound;
+
 		cw_error_clear();
 		c->skipped = 1;
-		error = CW_OK;
+		if ((error = seen_of(&checked, &cfound, st, META_CHECKED, &c->ref)) < 0)
+			goto done;
+		if (cfound && (git_oid_equal(&checked, &c->ref.head) ||
+		               git_graph_descendant_of(log->repo, &checked, &c->ref.head) == 1))
+			goto done;
+		error = walk_chain(&c->links, &c->nlinks, log, kr, &c->ref,
+		                   cfound  ? &checked
+		                   : found ? &seen
+		                           : NULL);
 		goto done;
 	}
 	if (error < 0)
+		goto done;
+	if ((error = walk_chain(&c->links, &c->nlinks, log, kr, &c->ref, found ? &seen : NULL)) < 0)
 		goto done;
 	box_context(ctx, c->ref.case_id, c->ref.author);
 	for (i = 0; i < c->nlinks; i++) {
@@ -1132,18 +1176,24 @@ done:
 	return error;
 }
 
-/* Record the newest commit of c whose ops are all in the store. */
-static int mark_seen(cw_store *st, const chain_t *c)
+/* Record the newest commit of c whose ops are all in the store, or, for a
+ * chain of a case without key, the head just checked. */
+static int mark_chain(cw_store *st, const chain_t *c)
 {
 	char key[80], hex[GIT_OID_HEXSZ + 1];
 	size_t done_links;
 
-	if (c->skipped || c->nlinks == 0)
+	if (c->nlinks == 0)
 		return CW_OK;
+	if (c->skipped) {
+		meta_key(key, META_CHECKED, &c->ref);
+		oid_hex(hex, &c->ref.head);
+		return cw_store_meta_set(st, key, hex, GIT_OID_HEXSZ);
+	}
 	done_links = c->next == c->nops ? c->nlinks : c->ops[c->next].link;
 	if (done_links == 0)
 		return CW_OK;
-	meta_key(key, &c->ref);
+	meta_key(key, META_PREFIX, &c->ref);
 	oid_hex(hex, &c->links[done_links - 1].oid);
 	return cw_store_meta_set(st, key, hex, GIT_OID_HEXSZ);
 }
@@ -1221,7 +1271,7 @@ done:
  * the transaction commits: old[i] is the head the ref must still have (or
  * all zero for a new ref). */
 static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
-                         const chain_ref *refs, size_t nrefs, const git_oid *old)
+                         const chain_ref *refs, size_t nrefs, const git_oid *old, const cw_log_hook *hook)
 {
 	chain_t *chains = NULL;
 	git_reference *moved = NULL;
@@ -1273,10 +1323,10 @@ static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_ke
 	for (i = 0; i < nrefs; i++) {
 		if (!chains[i].skipped && chains[i].next < chains[i].nops)
 			waiting++;
-		if ((error = mark_seen(st, &chains[i])) < 0)
+		if ((error = mark_chain(st, &chains[i])) < 0)
 			goto done;
 	}
-	if ((error = cw_oplog_flush(st)) < 0)
+	if ((error = cw_oplog_flush(st)) < 0 || (hook && (error = hook->fn(st, hook->ctx)) < 0))
 		goto done;
 	for (i = 0; old && i < nrefs; i++) {
 		int rc = git_oid_is_zero(&old[i])
@@ -1322,14 +1372,14 @@ int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *
 
 	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
 		goto done;
-	error = ingest_chains(ops_out, log, st, kr, me, refs, nrefs, NULL);
+	error = ingest_chains(ops_out, log, st, kr, me, refs, nrefs, NULL, NULL);
 done:
 	free(refs);
 	return error;
 }
 
 int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
-                const cw_bundle_ref *tips, size_t ntips)
+                const cw_bundle_ref *tips, size_t ntips, const cw_log_hook *hook)
 {
 	chain_ref *refs = NULL;
 	git_oid *old = NULL;
@@ -1389,8 +1439,8 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 		}
 		n++;
 	}
-	if (n)
-		error = ingest_chains(ops_out, log, st, kr, me, refs, n, old);
+	if (n || hook)
+		error = ingest_chains(ops_out, log, st, kr, me, refs, n, old, hook);
 done:
 	git_reference_free(ref);
 	free(old);

@@ -41,7 +41,9 @@
  * it, or whose seq ranges do not join, is equivocation (CW_EVERIFY naming
  * the author). The store remembers the last commit ingested from each chain
  * as the store value "cw-log:<C>:<A>" (40 hex), written in the same
- * transaction as the ops.
+ * transaction as the ops. A chain of a case this node holds no key for is
+ * checked (signatures, linkage) but not opened; the head checked is kept as
+ * "cw-log-checked:<C>:<A>" so the next ingest checks only what is newer.
  *
  * Every function returns CW_OK or a negative cw_error code with a message
  * (util/error.h).
@@ -99,6 +101,14 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
  * checked first). */
 int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me);
 
+/* Work a caller adds to the transaction that takes ops (cw_log_take): fn
+ * runs after the ops are in, before the refs move and the store commits;
+ * an error from it undoes everything. */
+typedef struct {
+	int (*fn)(cw_store *st, void *ctx);
+	void *ctx;
+} cw_log_hook;
+
 /* The same for chain heads from outside (a bundle's refs, a fetch), whose
  * objects are in the repository but not yet under refs/cw/case/: names
  * outside refs/cw/case/ are ignored; a head this repository holds already,
@@ -106,9 +116,10 @@ int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *
  * chain's current head is equivocation (CW_EVERIFY naming the author, and
  * nothing taken). The refs move to the new heads inside the same store
  * transaction, just before it commits (so a crash leaves the refs ahead of
- * the store, which the next ingest catches up from). */
+ * the store, which the next ingest catches up from). hook (may be NULL)
+ * runs in that transaction, even when there is nothing new to take. */
 int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
-                const cw_bundle_ref *tips, size_t ntips);
+                const cw_bundle_ref *tips, size_t ntips, const cw_log_hook *hook);
 
 /* Chains skipped by the last cw_log_ingest for want of a case key. */
 size_t cw_log_skipped(const cw_log *log);

@@ -404,7 +404,7 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 		error = refuse(error, s);
 		goto done;
 	}
-	error = cw_log_take(&ops, log, st, &kr, me, hub.v, hub.n);
+	error = cw_log_take(&ops, log, st, &kr, me, hub.v, hub.n, NULL);
 	if (error == CW_EWAIT) {
 		cw_error_clear();
 		waiting = 1;

@@ -616,69 +616,85 @@ typedef struct {
 	size_t link; /* index of the commit that carried it */
 } op_ref;
 
-/* Decode the batch of link l (index li) from outside bytes; each op must be
- * of the message's case and author, seqs first..last in order. */
-static int decode_batch(op_ref **ops, size_t *nops, size_t *alloc, const link_t *l, size_t li)
+int cw_log_batch_each(const uint8_t *plain, size_t len, const cw_log_message *msg,
+                      int (*fn)(const uint8_t *op, size_t len, void *ctx), void *ctx)
 {
 	cw_reader rd;
 	cw_op *op = NULL;
-	op_ref *grown;
-	uint32_t count, len, i;
+	uint32_t count, oplen, i;
 	const uint8_t *p;
 	char ahex[AUTHOR_HEX + 1];
 	int error;
 
-	cw_author_hex(ahex, l->msg.author);
-	if ((op = malloc(sizeof(*op))) == NULL) {
-		error = cw_error_nomem();
-		goto done;
-	}
-	cw_reader_init(&rd, l->plain.data, l->plain.len);
+	cw_author_hex(ahex, msg->author);
+	if ((op = malloc(sizeof(*op))) == NULL)
+		return cw_error_nomem();
+	cw_reader_init(&rd, plain, len);
 	if ((error = cw_reader_u32(&rd, &count, "the op count of a batch")) < 0)
 		goto done;
-	if ((uint64_t)count != l->msg.last - l->msg.first + 1) {
+	if (msg->last < msg->first || (uint64_t)count != msg->last - msg->first + 1) {
 		error = cw_error(CW_EVERIFY,
 		                 "a commit of %s carries %" PRIu32 " ops but names seq %" PRIu64 "-%" PRIu64,
-		                 ahex, count, l->msg.first, l->msg.last);
+		                 ahex, count, msg->first, msg->last);
 		goto done;
 	}
 	for (i = 0; i < count; i++) {
-		if ((error = cw_reader_u32(&rd, &len, "the length of an op in a batch")) < 0)
+		if ((error = cw_reader_u32(&rd, &oplen, "the length of an op in a batch")) < 0)
 			goto done;
-		if (len == 0 || len > CW_OP_MAX_BYTES) {
+		if (oplen == 0 || oplen > CW_OP_MAX_BYTES) {
 			error = cw_error(CW_EINVALID, "an op in a batch of %s has an impossible length",
 			                 ahex);
 			goto done;
 		}
-		if ((error = cw_reader_get(&rd, &p, len, "an op in a batch")) < 0)
+		if ((error = cw_reader_get(&rd, &p, oplen, "an op in a batch")) < 0 ||
+		    (error = cw_op_decode(op, p, oplen)) < 0)
 			goto done;
-		if ((error = cw_op_decode(op, p, len)) < 0)
-			goto done;
-		if (memcmp(op->case_id, l->msg.case_id, CW_ID_BYTES) != 0 ||
-		    memcmp(op->author, l->msg.author, CW_AUTHOR_BYTES) != 0 || op->seq != l->msg.first + i) {
+		if (memcmp(op->case_id, msg->case_id, CW_ID_BYTES) != 0 ||
+		    memcmp(op->author, msg->author, CW_AUTHOR_BYTES) != 0 || op->seq != msg->first + i) {
 			error = cw_error(CW_EVERIFY, "a commit of %s carries an op its message does not name",
 			                 ahex);
 			goto done;
 		}
-		if (*nops == *alloc) {
-			size_t na = *alloc ? 2 * *alloc : 64;
-
-			if ((grown = realloc(*ops, na * sizeof(**ops))) == NULL) {
-				error = cw_error_nomem();
-				goto done;
-			}
-			*ops = grown;
-			*alloc = na;
-		}
-		(*ops)[*nops].p = p;
-		(*ops)[*nops].len = len;
-		(*ops)[*nops].link = li;
-		(*nops)++;
+		if ((error = fn(p, oplen, ctx)) < 0)
+			goto done;
 	}
 	error = cw_reader_end(&rd, "a batch of ops");
 done:
 	free(op);
 	return error;
+}
+
+typedef struct {
+	op_ref **ops;
+	size_t *nops, *alloc, link;
+} batch_ctx;
+
+static int add_op_ref(const uint8_t *p, size_t len, void *ctx)
+{
+	batch_ctx *b = ctx;
+	op_ref *grown;
+
+	if (*b->nops == *b->alloc) {
+		size_t na = *b->alloc ? 2 * *b->alloc : 64;
+
+		if ((grown = realloc(*b->ops, na * sizeof(**b->ops))) == NULL)
+			return cw_error_nomem();
+		*b->ops = grown;
+		*b->alloc = na;
+	}
+	(*b->ops)[*b->nops].p = p;
+	(*b->ops)[*b->nops].len = len;
+	(*b->ops)[*b->nops].link = b->link;
+	(*b->nops)++;
+	return CW_OK;
+}
+
+/* The ops of the batch of link l (index li), appended to ops. */
+static int decode_batch(op_ref **ops, size_t *nops, size_t *alloc, const link_t *l, size_t li)
+{
+	batch_ctx b = { ops, nops, alloc, li };
+
+	return cw_log_batch_each(l->plain.data, l->plain.len, &l->msg, add_op_ref, &b);
 }
 
 /* ---- commit --------------------------------------------------------------------- */

@@ -183,6 +183,14 @@ typedef struct {
 	uint8_t ops_hash[CW_HASH_BYTES];
 } cw_log_message;
 
+/* Split an opened batch (outside bytes, after its box opened) into ops:
+ * exactly the count msg's seq range names, each decoding as an op of msg's
+ * case and author with the next seq, nothing after; fn(op bytes, length)
+ * for each, pointing into plain. CW_EINVALID malformed, CW_EVERIFY when the
+ * ops are not the ones the signed message names. */
+int cw_log_batch_each(const uint8_t *plain, size_t len, const cw_log_message *msg,
+                      int (*fn)(const uint8_t *op, size_t len, void *ctx), void *ctx);
+
 /* Parse a commit message (the bytes after the headers' blank line) from
  * outside: exactly the form above, nothing before or after.
  * CW_EINVALID otherwise; *out is written only on success. */

@@ -189,15 +189,31 @@ static int write_manifest(char oid[41], cw_log *log, const cw_keys *me, const cw
 	return error;
 }
 
-/* Split carry[] into parts of at most max bytes, whole chains each,
- * measuring real bundles (with a stand-in manifest of the right size). */
+/* The size of the bundle for carry[first .. first+count), with a stand-in
+ * manifest of the right size, written to probe. */
+static int measure(uint64_t *bytes, cw_log *log, const cw_keys *me, const cw_peer *p, const selection *s,
+                   size_t first, size_t count, const char *probe, int64_t now)
+{
+	part_t trial = { first, count };
+	char oid[41];
+	int error;
+
+	if ((error = write_manifest(oid, log, me, p, s, UINT64_MAX >> 1, &trial, 0, 1, now)) < 0)
+		return error;
+	return write_part(bytes, log, s, first, count, oid, probe);
+}
+
+/* Split carry[] into parts of at most max bytes, whole chains each, by
+ * measuring real bundles: per part, the largest count that fits is found by
+ * doubling then halving, so the bytes written stay within a small multiple
+ * (about twice the log of the refs per part) of the export itself. */
 static int plan_parts(part_t **out, size_t *nout, cw_log *log, const cw_keys *me, const cw_peer *p,
                       const selection *s, uint64_t max, const char *out_path, int64_t now,
                       cw_progress_fn progress, void *ctx)
 {
 	part_t *parts = NULL;
-	char *probe = NULL, oid[41];
-	size_t n = 0, i;
+	char *probe = NULL;
+	size_t n = 0, first = 0;
 	uint64_t bytes;
 	int error = CW_OK;
 
@@ -207,37 +223,49 @@ static int plan_parts(part_t **out, size_t *nout, cw_log *log, const cw_keys *me
 		goto done;
 	}
 	if (max == 0 || s->ncarry == 0) {
-		parts[0].first = 0;
 		parts[0].count = s->ncarry;
 		n = 1;
 		goto planned;
 	}
 	sprintf(probe, "%s.probe", out_path);
-	parts[0].first = 0;
-	parts[0].count = 0;
-	n = 1;
-	for (i = 0; i < s->ncarry; i++) {
-		part_t *cur = &parts[n - 1];
-		part_t trial = { cur->first, cur->count + 1 };
+	while (first < s->ncarry) {
+		size_t left = s->ncarry - first, fits = 1, over, mid;
 
-		if ((error = write_manifest(oid, log, me, p, s, UINT64_MAX >> 1, &trial, 0, 1, now)) < 0 ||
-		    (error = write_part(&bytes, log, s, trial.first, trial.count, oid, probe)) < 0)
+		if ((error = measure(&bytes, log, me, p, s, first, 1, probe, now)) < 0)
 			goto done;
-		if (bytes <= max) {
-			*cur = trial;
-		} else if (cur->count == 0) {
+		if (bytes > max) {
 			error = cw_error(CW_EINVALID,
 			                 "%s alone needs %" PRIu64 " bytes, more than --max-bytes %" PRIu64,
-			                 s->carry[i].name, bytes, max);
+			                 s->carry[first].name, bytes, max);
 			goto done;
-		} else {
-			parts[n].first = i;
-			parts[n].count = 0;
-			n++;
-			i--; /* try this ref again in the new part */
 		}
+		/* fits: a count known to fit; over: one known not to (left + 1 = none). */
+		for (over = left + 1; fits < left;) {
+			size_t next = fits * 2 < left ? fits * 2 : left;
+
+			if ((error = measure(&bytes, log, me, p, s, first, next, probe, now)) < 0)
+				goto done;
+			if (bytes > max) {
+				over = next;
+				break;
+			}
+			fits = next;
+		}
+		while (over <= left && over - fits > 1) {
+			mid = fits + (over - fits) / 2;
+			if ((error = measure(&bytes, log, me, p, s, first, mid, probe, now)) < 0)
+				goto done;
+			if (bytes > max)
+				over = mid;
+			else
+				fits = mid;
+		}
+		parts[n].first = first;
+		parts[n].count = fits;
+		n++;
+		first += fits;
 		if (progress)
-			progress(ctx, "Planning the pieces", i + 1, s->ncarry);
+			progress(ctx, "Planning the pieces", first, s->ncarry);
 	}
 planned:
 	*out = parts;

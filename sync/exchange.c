@@ -574,22 +574,6 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 		rep->waiting_ops = 1;
 		error = CW_OK;
 	}
-	if (error < 0)
-		goto done;
-	/* Chains that waited for these may go in now. */
-	{
-		size_t more = 0;
-
-		error = cw_log_ingest(&more, log, st, &kr, me);
-		if (error == CW_EWAIT) {
-			cw_error_clear();
-			rep->waiting_ops = 1;
-			error = CW_OK;
-		} else if (error == CW_OK) {
-			rep->waiting_ops = 0;
-		}
-		rep->ops += more;
-	}
 done:
 	cw_buf_dispose(&msg);
 	cw_manifest_dispose(&m);

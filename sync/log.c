@@ -1457,6 +1457,15 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 	}
 	if (n || hook)
 		error = ingest_chains(ops_out, log, st, kr, me, refs, n, old, hook);
+	if (error == CW_OK || error == CW_EWAIT) {
+		/* Chains that waited (now or before) for what came in go in now;
+		 * whether anything still waits is decided by this last pass. */
+		size_t more = 0;
+
+		cw_error_clear();
+		error = cw_log_ingest(&more, log, st, kr, me);
+		*ops_out += more;
+	}
 done:
 	git_reference_free(ref);
 	free(old);

@@ -117,7 +117,10 @@ typedef struct {
  * nothing taken). The refs move to the new heads inside the same store
  * transaction, just before it commits (so a crash leaves the refs ahead of
  * the store, which the next ingest catches up from). hook (may be NULL)
- * runs in that transaction, even when there is nothing new to take. */
+ * runs in that transaction, even when there is nothing new to take. Then
+ * every chain of the repository that waited for ops is retried (as
+ * cw_log_ingest): CW_EWAIT only when some still wait, *ops_out counting
+ * everything taken. */
 int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me,
                 const cw_bundle_ref *tips, size_t ntips, const cw_log_hook *hook);
 

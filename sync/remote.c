@@ -379,7 +379,7 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 	const cw_keys *me = cw_home_keys(h);
 	cw_keyring kr = { 0, NULL };
 	heads hub = { NULL, 0 };
-	size_t i, fresh, taken, ops = 0, more = 0;
+	size_t i, fresh, taken, ops = 0;
 	int waiting = 0, error;
 
 	if ((error = clear_staging(repo, s)) < 0 || (error = fetch(s, repo, url)) < 0 ||
@@ -415,20 +415,6 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 		goto done;
 	}
 	rep->ops += ops;
-	/* Chains that waited for these (now or in an earlier pull) go in now. */
-	error = cw_log_ingest(&more, log, st, &kr, me);
-	if (error == CW_EWAIT) {
-		cw_error_clear();
-		waiting = 1;
-		error = CW_OK;
-	} else if (error == CW_OK) {
-		waiting = 0;
-		rep->ops += more;
-	}
-	if (error < 0) {
-		error = refuse(error, s);
-		goto done;
-	}
 	rep->waiting_ops = waiting;
 	if (hub_out) {
 		*hub_out = hub;

@@ -10,22 +10,20 @@
 #include <string.h>
 #include <time.h>
 
-static const char sql_get[] =
-    "SELECT p.device, p.name, p.role, p.url, p.added_at,"
-    " (SELECT max(seq) FROM peer_sent s WHERE s.device=p.device),"
-    " (SELECT max(at) FROM peer_sent s WHERE s.device=p.device),"
-    " (SELECT max(seq) FROM peer_received r WHERE r.device=p.device),"
-    " (SELECT max(at) FROM peer_received r WHERE r.device=p.device),"
-    " (SELECT count(*) FROM peer_has h WHERE h.device=p.device)"
-    " FROM peers p WHERE p.name=?1 OR p.device=?1 OR (length(?1) >= 4 AND substr(p.device, 1, length(?1))=?1)"
-    " ORDER BY p.name LIMIT 2";
-static const char sql_all[] = "SELECT p.device, p.name, p.role, p.url, p.added_at,"
-                              " (SELECT max(seq) FROM peer_sent s WHERE s.device=p.device),"
-                              " (SELECT max(at) FROM peer_sent s WHERE s.device=p.device),"
-                              " (SELECT max(seq) FROM peer_received r WHERE r.device=p.device),"
-                              " (SELECT max(at) FROM peer_received r WHERE r.device=p.device),"
-                              " (SELECT count(*) FROM peer_has h WHERE h.device=p.device)"
-                              " FROM peers p ORDER BY p.name";
+/* A peer and its record, as row_peer() reads it. */
+#define PEER_ROW                                                           \
+	"SELECT p.device, p.name, p.role, p.url, p.added_at,"              \
+	" (SELECT max(seq) FROM peer_sent s WHERE s.device=p.device),"     \
+	" (SELECT max(at) FROM peer_sent s WHERE s.device=p.device),"      \
+	" (SELECT max(seq) FROM peer_received r WHERE r.device=p.device)," \
+	" (SELECT max(at) FROM peer_received r WHERE r.device=p.device),"  \
+	" (SELECT count(*) FROM peer_has h WHERE h.device=p.device)"       \
+	" FROM peers p"
+
+static const char sql_get[] = PEER_ROW " WHERE p.name=?1 OR p.device=?1"
+                                       " OR (length(?1) >= 4 AND substr(p.device, 1, length(?1))=?1)"
+                                       " ORDER BY p.name LIMIT 2";
+static const char sql_all[] = PEER_ROW " ORDER BY p.name";
 static const char sql_name_owner[] = "SELECT device FROM peers WHERE name=?1";
 static const char sql_upsert[] =
     "INSERT INTO peers(device, name, role, url, added_at) VALUES(?1, ?2, ?3, ?4, ?5)"
@@ -46,19 +44,22 @@ static void done_stmt(sqlite3_stmt *stmt)
 	sqlite3_clear_bindings(stmt);
 }
 
+/* The letters of a peer name: [A-Za-z0-9._-]. */
+static int name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+	       c == '_' || c == '-';
+}
+
 static int name_ok(const char *name)
 {
 	size_t i, n = strlen(name);
 
 	if (n == 0 || n > CW_NAME_MAX)
 		return 0;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
+	for (i = 0; i < n; i++)
+		if (!name_char(name[i]))
 			return 0;
-	}
 	return 1;
 }
 
@@ -168,12 +169,9 @@ int cw_peer_ensure(cw_store *st, const cw_cert *cert, int64_t now)
 		return CW_OK;
 	/* The certificate's name in peer-name letters, then its id if taken. */
 	for (i = n = 0; cert->name[i] && n < 40; i++) {
-		char c = cert->name[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		    c == '_' || c == '-')
-			name[n++] = c;
-		else if (c == ' ' && n && name[n - 1] != '-')
+		if (name_char(cert->name[i]))
+			name[n++] = cert->name[i];
+		else if (cert->name[i] == ' ' && n && name[n - 1] != '-')
 			name[n++] = '-';
 	}
 	name[n] = '\0';

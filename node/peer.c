@@ -36,6 +36,9 @@ static const char sql_recv_get[] = "SELECT manifest FROM peer_received WHERE dev
 static const char sql_recv_add[] =
     "INSERT OR IGNORE INTO peer_received(device, seq, manifest, at) VALUES(?1, ?2, ?3, ?4)";
 static const char sql_has_get[] = "SELECT oid FROM peer_has WHERE device=?1 AND ref=?2";
+static const char sql_gave_clear[] = "DELETE FROM peer_gave WHERE device=?1";
+static const char sql_gave_add[] = "INSERT OR IGNORE INTO peer_gave(device, ref) VALUES(?1, ?2)";
+static const char sql_gave_get[] = "SELECT 1 FROM peer_gave WHERE device=?1 AND ref=?2";
 static const char sql_has_set[] = "INSERT OR REPLACE INTO peer_has(device, ref, oid) VALUES(?1, ?2, ?3)";
 
 static void done_stmt(sqlite3_stmt *stmt)
@@ -339,4 +342,40 @@ int cw_peer_set_has(cw_store *st, const char *device, const char *ref, const cha
 	error = rc == SQLITE_DONE ? CW_OK : cw_store__error(st, rc, "recording what a peer holds");
 	done_stmt(stmt);
 	return error;
+}
+
+/* Run sql with device (and ref, when not NULL) bound; *row (optional) = 1
+ * when it gave a row. */
+static int run2(int *row, cw_store *st, const char *sql, const char *device, const char *ref,
+                const char *what)
+{
+	sqlite3_stmt *stmt;
+	int rc, error;
+
+	if ((error = cw_store__prepare(st, &stmt, sql)) < 0)
+		return error;
+	sqlite3_bind_text(stmt, 1, device, -1, SQLITE_STATIC);
+	if (ref)
+		sqlite3_bind_text(stmt, 2, ref, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (row)
+		*row = rc == SQLITE_ROW;
+	error = rc == SQLITE_DONE || rc == SQLITE_ROW ? CW_OK : cw_store__error(st, rc, what);
+	done_stmt(stmt);
+	return error;
+}
+
+int cw_peer_gave_clear(cw_store *st, const char *device)
+{
+	return run2(NULL, st, sql_gave_clear, device, NULL, "recording what a peer sent");
+}
+
+int cw_peer_gave_add(cw_store *st, const char *device, const char *ref)
+{
+	return run2(NULL, st, sql_gave_add, device, ref, "recording what a peer sent");
+}
+
+int cw_peer_gave(int *yes, cw_store *st, const char *device, const char *ref)
+{
+	return run2(yes, st, sql_gave_get, device, ref, "reading what a peer sent");
 }

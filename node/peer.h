@@ -67,4 +67,10 @@ int cw_peer_has(char oid[41], int *found, cw_store *st, const char *device, cons
 /* Remember that device holds oid for ref. */
 int cw_peer_set_has(cw_store *st, const char *device, const char *ref, const char *oid);
 
+/* The refs device carried in the newest bundle it sent: forget them all
+ * (before a newer bundle's are added), add one, ask about one. */
+int cw_peer_gave_clear(cw_store *st, const char *device);
+int cw_peer_gave_add(cw_store *st, const char *device, const char *ref);
+int cw_peer_gave(int *yes, cw_store *st, const char *device, const char *ref);
+
 #endif

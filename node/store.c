@@ -79,6 +79,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE peer_received(device TEXT NOT NULL, seq INTEGER NOT NULL, manifest TEXT NOT NULL,"
 	"  at INTEGER NOT NULL, PRIMARY KEY(device, seq)) WITHOUT ROWID;"
 	"CREATE TABLE peer_has(device TEXT NOT NULL, ref TEXT NOT NULL, oid TEXT NOT NULL,"
+	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;"
+	"CREATE TABLE peer_gave(device TEXT NOT NULL, ref TEXT NOT NULL,"
 	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;",
 };
 

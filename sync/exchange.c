@@ -31,6 +31,8 @@
 typedef struct {
 	cw_bundle_ref *v; /* every head of the kinds the peer may have, sorted */
 	size_t n;
+	cw_bundle_ref *have; /* those the peer may not know this node holds */
+	size_t nhave;
 	cw_bundle_ref *carry; /* those the peer has not acknowledged */
 	size_t ncarry;
 	char (*prereq)[41]; /* heads it acknowledged that ours continue */
@@ -40,6 +42,7 @@ typedef struct {
 static void selection_dispose(selection *s)
 {
 	free(s->v);
+	free(s->have);
 	free(s->carry);
 	free(s->prereq);
 	memset(s, 0, sizeof(*s));
@@ -68,6 +71,7 @@ static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p
 		goto done;
 	if (nall && ((s->v = calloc(nall, sizeof(*s->v))) == NULL ||
 	             (s->carry = calloc(nall, sizeof(*s->carry))) == NULL ||
+	             (s->have = calloc(nall, sizeof(*s->have))) == NULL ||
 	             (s->prereq = calloc(nall, sizeof(*s->prereq))) == NULL)) {
 		error = cw_error_nomem();
 		goto done;
@@ -87,11 +91,17 @@ static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p
 		}
 		for (; i < j; i++) {
 			char has[41];
-			int found, behind;
+			int found, gave, behind;
 
 			s->v[s->n++] = all[i];
-			if ((error = cw_peer_has(has, &found, st, p->device_id, all[i].name)) < 0)
+			if ((error = cw_peer_has(has, &found, st, p->device_id, all[i].name)) < 0 ||
+			    (error = cw_peer_gave(&gave, st, p->device_id, all[i].name)) < 0)
 				goto done;
+			/* Tell the peer what it may not know this node holds: heads it
+			 * does not hold itself, and what its newest bundle carried
+			 * (it sends those until told). */
+			if (!found || strcmp(has, all[i].oid) != 0 || gave)
+				s->have[s->nhave++] = all[i];
 			if (found && strcmp(has, all[i].oid) == 0)
 				continue;
 			if (found) {
@@ -180,8 +190,8 @@ static int write_manifest(char oid[41], cw_log *log, const cw_keys *me, const cw
 	m.time = now;
 	m.nrefs = part ? part->count : 0;
 	m.refs = part ? s->carry + part->first : NULL;
-	m.nhave = s->n;
-	m.have = s->v;
+	m.nhave = s->nhave;
+	m.have = s->have;
 	text.cap = CW_MANIFEST_MAX_BYTES;
 	if ((error = cw_manifest_format(&text, &m)) == CW_OK)
 		error = cw_log_note_write(oid, log, me, now, (const char *)text.data, text.len);
@@ -481,8 +491,16 @@ static int record_bundle(cw_store *st, void *p)
 	    (error = cw_peer_find(&peer, st, m->from)) < 0 ||
 	    (error = cw_peer_received(st, m->from, m->seq, c->manifest_oid, now)) < 0)
 		return error;
-	for (i = 0; m->seq > peer.received_seq && i < m->nhave; i++)
+	if (m->seq <= peer.received_seq)
+		return CW_OK; /* an older bundle: its news is stale */
+	for (i = 0; i < m->nhave; i++)
 		if ((error = cw_peer_set_has(st, m->from, m->have[i].name, m->have[i].oid)) < 0)
+			return error;
+	if ((error = cw_peer_gave_clear(st, m->from)) < 0)
+		return error;
+	for (i = 0; i < m->nrefs; i++)
+		if ((error = cw_peer_set_has(st, m->from, m->refs[i].name, m->refs[i].oid)) < 0 ||
+		    (error = cw_peer_gave_add(st, m->from, m->refs[i].name)) < 0)
 			return error;
 	return CW_OK;
 }

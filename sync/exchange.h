@@ -9,10 +9,11 @@
  *   - refs/cw/roster/<seq> for the roster versions P has not acknowledged;
  *   - refs/cw/manifest: a signed note (sync/log.h) whose message is the
  *     manifest (sync/manifest.h): sender, receiver, the per-pair sequence
- *     number, part i of n, the refs carried, and every head of those kinds
- *     the sender holds (so P learns what the sender has: acknowledgements
- *     travel back in the bundles P receives, and a lost bundle is covered
- *     by the next one).
+ *     number, part i of n, the refs carried, and the heads of those kinds
+ *     the sender holds that P may not know of (those P has not said it
+ *     holds, and those P's newest bundle carried): acknowledgements travel
+ *     back in the bundles P receives, and a lost bundle is covered by the
+ *     next one.
  * Prerequisites are the heads P acknowledged. With a size limit the export
  * is split into parts, whole chains each, part k taking the heads carried
  * by parts 1..k-1 as prerequisites: a part whose predecessors are missing

@@ -336,8 +336,8 @@ static int read_message(cw_log_message *out, git_odb_object **raw_out, cw_log *l
 {
 	git_odb *odb = NULL;
 	git_odb_object *obj = NULL;
-	const char *msg;
-	size_t len;
+	const char *msg = NULL;
+	size_t len = 0;
 	char hex[GIT_OID_HEXSZ + 1];
 	int error;
 
@@ -1768,9 +1768,9 @@ int cw_log_note_read(cw_buf *msg_out, char signer_out[CW_DEVICE_ID_LEN + 1], cw_
 	const uint8_t *known;
 	uint8_t pk[CW_PK_BYTES], author[CW_AUTHOR_BYTES];
 	git_oid oid;
-	const char *msg;
+	const char *msg = NULL;
 	char signer[CW_DEVICE_ID_LEN + 1], email[64], tree[GIT_OID_HEXSZ + 1];
-	size_t len;
+	size_t len = 0;
 	int error;
 
 	if (git_oid_fromstr(&oid, oid_hex_in) < 0)

@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "crypto/armor.h"
 #include "node/org.h"
+#include "sync/log.h"
+#include "util/file.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -209,6 +211,7 @@ int cmd_verify(int argc, char **argv)
 	cw_keyring kr = { 0, NULL };
 	cw_cert cert;
 	uint64_t rosters = 0;
+	size_t log_commits = 0;
 	uint8_t before[CW_HASH_BYTES], after[CW_HASH_BYTES];
 	int error, enrolled = 0, rebuild;
 	cJSON *doc = NULL;
@@ -236,6 +239,25 @@ int cmd_verify(int argc, char **argv)
 		goto done;
 	cli_say("changes      ok (%llu signed changes in %llu chains over %llu cases)",
 	        (unsigned long long)ops.ops, (unsigned long long)ops.chains, (unsigned long long)ops.cases);
+	/* The signed chains in git, when this node has synced. */
+	{
+		char *git_dir = cw_home_file(h, "log.git");
+		int has_log = git_dir && cw_file_exists(git_dir);
+
+		free(git_dir);
+		if (has_log) {
+			cw_log *log = NULL;
+
+			if ((error = cw_log_open(&log, cw_home_dir(h))) == CW_OK)
+				error = cw_log_verify(&log_commits, log, &kr);
+			cw_log_free(log);
+			if (error < 0)
+				goto done;
+			cli_say(
+			    "git log      ok (%zu signed commits checked down to the first of each chain)",
+			    log_commits);
+		}
+	}
 	if (rebuild) {
 		/* inside one write transaction: nobody can change the store between
 		 * the digest before and the digest after */
@@ -268,6 +290,7 @@ int cmd_verify(int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "schema_version", rep.schema_version);
 		cJSON_AddNumberToObject(doc, "changes", (double)ops.ops);
 		cJSON_AddNumberToObject(doc, "chains", (double)ops.chains);
+		cJSON_AddNumberToObject(doc, "git_commits", (double)log_commits);
 		if (rebuild)
 			cJSON_AddBoolToObject(doc, "rebuild_identical", 1);
 		cli_json_print(doc);

@@ -2,6 +2,7 @@
  * sync/log.c - the git-backed change log: one chain of signed commits per
  * case and author in HOME/log.git, each carrying a sealed batch of ops.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "log.h"
 
 #include "crypto/seal.h"
@@ -14,11 +15,17 @@
 
 #include <git2.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define REF_PREFIX "refs/cw/case/"
 #define REF_PREFIX_LEN (sizeof(REF_PREFIX) - 1)
@@ -43,6 +50,7 @@
 struct cw_log {
 	git_repository *repo;
 	size_t skipped;
+	int lock_fd; /* HOME/log.lock, locked (fcntl) while this handle lives */
 };
 
 /* ---- libgit2 ------------------------------------------------------------ */
@@ -167,10 +175,95 @@ int cw_log_parse_message(cw_log_message *out, const char *msg, size_t len)
 
 /* ---- open ------------------------------------------------------------------- */
 
+/* Remove a directory tree (a half-made repository left by a crash). */
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Locks libgit2 leaves when killed while moving a ref: only stale ones can
+ * exist while this process holds HOME/log.lock, so they go. */
+static int stale_lock(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	size_t n = strlen(path);
+
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_F && n > 5 && strcmp(path + n - 5, ".lock") == 0)
+		(void)unlink(path);
+	return 0;
+}
+
+/* Wait for HOME/log.lock: one caseway at a time moves the chains. */
+static int take_lock(int *fd_out, const char *home_dir)
+{
+	char *path = cw_path_join(home_dir, "log.lock");
+	int fd, tries;
+
+	*fd_out = -1;
+	if (path == NULL)
+		return cw_error_nomem();
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(path);
+	if (fd < 0)
+		return cw_error(CW_ERROR, "could not open the git log's lock: %s", strerror(errno));
+	for (tries = 0;; tries++) {
+		struct flock fl;
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			break;
+		if ((errno != EACCES && errno != EAGAIN) || tries >= 600) {
+			close(fd);
+			return cw_error(CW_ERROR,
+			                "another caseway is syncing this node; try again when it is done");
+		}
+		nanosleep(&pause, NULL);
+	}
+	*fd_out = fd;
+	return CW_OK;
+}
+
+/* Make log.git whole or not at all: made beside it, then renamed in. */
+static int create_repo(const char *path, const char *home_dir)
+{
+	git_repository *repo = NULL;
+	size_t len = strlen(path) + 8;
+	char *tmp = malloc(len);
+	int error = CW_OK;
+
+	if (tmp == NULL)
+		return cw_error_nomem();
+	snprintf(tmp, len, "%s.new", path);
+	if (nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+		error = cw_error(CW_ERROR, "could not clear a half-made git log: %s", strerror(errno));
+		goto done;
+	}
+	if (git_repository_init(&repo, tmp, 1) < 0) {
+		error = fail_git(CW_ERROR, "could not create the git log");
+		goto done;
+	}
+	git_repository_free(repo);
+	if (rename(tmp, path) < 0) {
+		error = cw_error(CW_ERROR, "could not put the new git log in place: %s", strerror(errno));
+		goto done;
+	}
+	error = cw_file_sync_dir(home_dir);
+done:
+	free(tmp);
+	return error;
+}
+
 int cw_log_open(cw_log **out, const char *home_dir)
 {
 	cw_log *log = NULL;
-	char *path = NULL;
+	char *path = NULL, *refs = NULL;
 	int rc, error;
 
 	*out = NULL;
@@ -178,15 +271,21 @@ int cw_log_open(cw_log **out, const char *home_dir)
 		error = fail_git(CW_ERROR, "could not start libgit2");
 		goto done;
 	}
-	if ((log = calloc(1, sizeof(*log))) == NULL || (path = cw_path_join(home_dir, "log.git")) == NULL) {
+	if ((log = calloc(1, sizeof(*log))) == NULL || (path = cw_path_join(home_dir, "log.git")) == NULL ||
+	    (refs = cw_path_join(path, "refs")) == NULL) {
 		error = cw_error_nomem();
 		goto done;
 	}
+	log->lock_fd = -1;
+	if ((error = take_lock(&log->lock_fd, home_dir)) < 0)
+		goto done;
+	if (!cw_file_exists(path) && (error = create_repo(path, home_dir)) < 0)
+		goto done;
+	(void)nftw(refs, stale_lock, 16, FTW_PHYS);
+	(void)nftw(path, stale_lock, 1, FTW_PHYS); /* packed-refs.lock, HEAD.lock, config.lock */
 	rc = git_repository_open_bare(&log->repo, path);
-	if (rc == GIT_ENOTFOUND)
-		rc = git_repository_init(&log->repo, path, 1);
 	if (rc < 0) {
-		error = fail_git(CW_ERROR, "could not open or create the git log");
+		error = fail_git(CW_ERROR, "could not open the git log");
 		goto done;
 	}
 	*out = log;
@@ -194,6 +293,7 @@ int cw_log_open(cw_log **out, const char *home_dir)
 	error = CW_OK;
 done:
 	cw_log_free(log);
+	free(refs);
 	free(path);
 	return error;
 }
@@ -203,6 +303,8 @@ void cw_log_free(cw_log *log)
 	if (log == NULL)
 		return;
 	git_repository_free(log->repo);
+	if (log->lock_fd >= 0)
+		close(log->lock_fd);
 	free(log);
 }
 

@@ -1154,15 +1154,19 @@ int cw_oplog_each_after(cw_store *st, const uint8_t case_id[CW_ID_BYTES],
 	return each_row(st, stmt, fn, ctx);
 }
 
-int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES],
+int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES], int uncommitted,
                       int (*fn)(const uint8_t case_id[CW_ID_BYTES], uint64_t seq, void *ctx), void *ctx)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc, error = CW_OK;
 
 	rc = sqlite3_prepare_v2(cw_store__db(st),
-	                        "SELECT case_id, seq FROM heads WHERE author=?1 ORDER BY case_id", -1, &stmt,
-	                        NULL);
+	                        uncommitted
+	                            ? "SELECT h.case_id, h.seq FROM heads h LEFT JOIN committed c"
+	                              " ON c.case_id=h.case_id WHERE h.author=?1"
+	                              " AND (c.seq IS NULL OR c.seq<>h.seq) ORDER BY h.case_id"
+	                            : "SELECT case_id, seq FROM heads WHERE author=?1 ORDER BY case_id",
+	                        -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return cw_store__error(st, rc, "reading the change log");
 	sqlite3_bind_blob(stmt, 1, author, CW_AUTHOR_BYTES, SQLITE_STATIC);
@@ -1179,4 +1183,18 @@ int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES],
 		error = cw_store__error(st, rc, "reading the change log");
 	sqlite3_finalize(stmt);
 	return error;
+}
+
+int cw_oplog_mark_committed(cw_store *st, const uint8_t case_id[CW_ID_BYTES], uint64_t seq)
+{
+	sqlite3_stmt *stmt;
+	int error;
+
+	if ((error = cw_store__prepare(st, &stmt,
+	                               "INSERT INTO committed(case_id, seq) VALUES(?1, ?2)"
+	                               " ON CONFLICT(case_id) DO UPDATE SET seq=excluded.seq")) < 0)
+		return error;
+	sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, seq > INT64_MAX ? INT64_MAX : (sqlite3_int64)seq);
+	return step_done(st, stmt, "recording what the git log carries");
 }

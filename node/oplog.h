@@ -80,9 +80,15 @@ int cw_oplog_each_after(cw_store *st, const uint8_t case_id[CW_ID_BYTES],
                         const uint8_t author[CW_AUTHOR_BYTES], uint64_t after,
                         int (*fn)(const cw_op *op, const char *flagged, void *ctx), void *ctx);
 
-/* The author's head in every case it wrote to: fn(case, last seq), by case. */
-int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES],
+/* The author's head in every case it wrote to: fn(case, last seq), by case;
+ * with uncommitted, only the cases whose head differs from the seq last
+ * recorded by cw_oplog_mark_committed. */
+int cw_oplog_heads_of(cw_store *st, const uint8_t author[CW_AUTHOR_BYTES], int uncommitted,
                       int (*fn)(const uint8_t case_id[CW_ID_BYTES], uint64_t seq, void *ctx), void *ctx);
+
+/* Record that this device's git chain for the case carries its ops up to
+ * seq (a hint for sync/log.c: the chain itself stays the truth). */
+int cw_oplog_mark_committed(cw_store *st, const uint8_t case_id[CW_ID_BYTES], uint64_t seq);
 
 /* The hlc stamp of the newest op this node holds or wrote. */
 int cw_oplog_clock(uint64_t *out, cw_store *st);

@@ -81,7 +81,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE peer_has(device TEXT NOT NULL, ref TEXT NOT NULL, oid TEXT NOT NULL,"
 	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;"
 	"CREATE TABLE peer_gave(device TEXT NOT NULL, ref TEXT NOT NULL,"
-	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;",
+	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;"
+	"CREATE TABLE committed(case_id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

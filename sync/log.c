@@ -51,6 +51,7 @@ struct cw_log {
 	git_repository *repo;
 	size_t skipped;
 	int lock_fd; /* HOME/log.lock, locked (fcntl) while this handle lives */
+	int fresh;   /* log.git was made by this open */
 };
 
 /* ---- libgit2 ------------------------------------------------------------ */
@@ -279,8 +280,11 @@ int cw_log_open(cw_log **out, const char *home_dir)
 	log->lock_fd = -1;
 	if ((error = take_lock(&log->lock_fd, home_dir)) < 0)
 		goto done;
-	if (!cw_file_exists(path) && (error = create_repo(path, home_dir)) < 0)
-		goto done;
+	if (!cw_file_exists(path)) {
+		if ((error = create_repo(path, home_dir)) < 0)
+			goto done;
+		log->fresh = 1;
+	}
 	(void)nftw(refs, stale_lock, 16, FTW_PHYS);
 	(void)nftw(path, stale_lock, 1, FTW_PHYS); /* packed-refs.lock, HEAD.lock, config.lock */
 	rc = git_repository_open_bare(&log->repo, path);
@@ -1114,16 +1118,18 @@ done:
 
 int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster)
 {
-	head_list heads = { NULL, 0, 0 };
+	head_list heads = { NULL, 0, 0 }, done_cases = { NULL, 0, 0 };
 	mine_list mine = { NULL, 0, 0 };
 	uint8_t author[CW_AUTHOR_BYTES];
 	size_t i, m, commits = 0;
-	int error;
+	int in_tx = 0, error;
 
 	/* Only the cases whose store head is past what their chain carries are
-	 * read: the cost follows what is new, not the history. */
+	 * looked at (the store keeps a hint of what each chain carries; a git
+	 * log made afresh looks at every case): the cost follows what is new,
+	 * not the history. */
 	if ((error = cw_author_from_hex(author, cw_keys_id(me))) < 0 ||
-	    (error = cw_oplog_heads_of(st, author, collect_head, &heads)) < 0)
+	    (error = cw_oplog_heads_of(st, author, !log->fresh, collect_head, &heads)) < 0)
 		goto done;
 	for (i = 0; i < heads.n; i++) {
 		char name[REF_LEN + 1];
@@ -1139,30 +1145,51 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
 			                 "the git log carries ops of this device the store does not hold");
 			goto done;
 		}
-		if (heads.v[i].seq == carried)
-			continue;
-		mine_dispose(&mine);
-		memset(&mine, 0, sizeof(mine));
-		if ((error = cw_oplog_each_after(st, heads.v[i].case_id, author, carried, collect_mine,
-		                                 &mine)) < 0)
-			goto done;
-		for (m = 0; m < mine.n; m++)
-			if (mine.v[m].seq != carried + 1 + m) {
+		if (heads.v[i].seq > carried) {
+			mine_dispose(&mine);
+			memset(&mine, 0, sizeof(mine));
+			if ((error = cw_oplog_each_after(st, heads.v[i].case_id, author, carried,
+			                                 collect_mine, &mine)) < 0)
+				goto done;
+			for (m = 0; m < mine.n; m++)
+				if (mine.v[m].seq != carried + 1 + m) {
+					error = cw_error(CW_EVERIFY,
+					                 "the store's ops of this device are not contiguous");
+					goto done;
+				}
+			if (mine.n != heads.v[i].seq - carried) {
 				error = cw_error(CW_EVERIFY,
-				                 "the store's ops of this device are not contiguous");
+				                 "the store's head of this device does not match its ops");
 				goto done;
 			}
-		if (mine.n == 0)
-			continue;
-		if ((error = write_commit(log, st, me, roster, author, mine.v, mine.n,
-		                          exists ? &head : NULL)) < 0)
+			if ((error = write_commit(log, st, me, roster, author, mine.v, mine.n,
+			                          exists ? &head : NULL)) < 0)
+				goto done;
+			commits++;
+		}
+		if ((error = collect_head(heads.v[i].case_id, heads.v[i].seq, &done_cases)) < 0)
 			goto done;
-		commits++;
+	}
+	/* The hint, in one transaction (lost in a crash, it is only rebuilt). */
+	if (done_cases.n) {
+		if ((error = cw_store_begin(st)) < 0)
+			goto done;
+		in_tx = 1;
+		for (i = 0; i < done_cases.n; i++)
+			if ((error = cw_oplog_mark_committed(st, done_cases.v[i].case_id,
+			                                     done_cases.v[i].seq)) < 0)
+				goto done;
+		if ((error = cw_store_commit(st)) < 0)
+			goto done;
+		in_tx = 0;
 	}
 	*commits_out = commits;
 	error = CW_OK;
 done:
+	if (in_tx)
+		cw_store_rollback(st);
 	free(heads.v);
+	free(done_cases.v);
 	mine_dispose(&mine);
 	return error;
 }

@@ -8,13 +8,14 @@
 #include "util/error.h"
 #include "util/file.h"
 
+#include "git_internal.h"
+
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,43 +30,14 @@
 
 /* ---- libgit2 ---------------------------------------------------------- */
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_result;
-
-static void init_libgit2(void)
-{
-	int rc = git_libgit2_init();
-
-	/* Imported packs must be durable before the caller points refs at
-	 * them: have libgit2 fsync the pack, its index and the directory. */
-	if (rc >= 0)
-		rc = git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-	init_result = rc < 0 ? -1 : 0;
-}
-
-/* Keep libgit2's own message after ours. */
-static int fail_git(int code, const char *what)
-{
-	const git_error *e = git_error_last();
-
-	return cw_error(code, "%s: %s", what, e && e->message ? e->message : "unknown libgit2 error");
-}
-
-static int ensure_init(void)
-{
-	if (pthread_once(&init_once, init_libgit2) != 0 || init_result < 0)
-		return fail_git(CW_ERROR, "could not start libgit2");
-	return CW_OK;
-}
-
 static int open_repo(git_repository **out, const char *path)
 {
 	int rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 
 	if (rc == GIT_ENOTFOUND)
-		return fail_git(CW_ENOTFOUND, "no git repository there");
+		return cw_git__fail(CW_ENOTFOUND, "no git repository there");
 	if (rc < 0)
-		return fail_git(CW_ERROR, "could not open the git repository");
+		return cw_git__fail(CW_ERROR, "could not open the git repository");
 	return CW_OK;
 }
 
@@ -113,7 +85,7 @@ static int refname_valid(const char *s, size_t len)
 
 	if (!refname_ok(s, len))
 		return 0;
-	if (ensure_init() < 0 || git_reference_name_is_valid(&valid, s) < 0)
+	if (cw_git__start() < 0 || git_reference_name_is_valid(&valid, s) < 0)
 		return 0;
 	return valid;
 }
@@ -401,7 +373,7 @@ static int lookup_commit(git_commit **out, git_repository *repo, const char *hex
 	if (rc == GIT_ENOTFOUND)
 		return cw_error(CW_ENOTFOUND, "commit %s is not in the repository", hex);
 	if (rc == GIT_EINVALIDSPEC || rc < 0)
-		return fail_git(rc == GIT_EINVALIDSPEC ? CW_EINVALID : CW_ERROR, "could not read commit");
+		return cw_git__fail(rc == GIT_EINVALIDSPEC ? CW_EINVALID : CW_ERROR, "could not read commit");
 	return CW_OK;
 }
 
@@ -427,7 +399,7 @@ static int build_header(cw_buf *hdr, git_revwalk *walk, git_repository *repo, co
 		    (error = cw_buf_put(hdr, "\n", 1)) < 0)
 			goto done;
 		if (git_revwalk_hide(walk, git_commit_id(c)) < 0) {
-			error = fail_git(CW_ERROR, "could not walk the history");
+			error = cw_git__fail(CW_ERROR, "could not walk the history");
 			goto done;
 		}
 		git_commit_free(c);
@@ -442,7 +414,7 @@ static int build_header(cw_buf *hdr, git_revwalk *walk, git_repository *repo, co
 		    (error = cw_buf_put(hdr, "\n", 1)) < 0)
 			goto done;
 		if (git_revwalk_push(walk, git_commit_id(c)) < 0) {
-			error = fail_git(CW_ERROR, "could not walk the history");
+			error = cw_git__fail(CW_ERROR, "could not walk the history");
 			goto done;
 		}
 		git_commit_free(c);
@@ -494,17 +466,17 @@ int cw_bundle_write(uint64_t *bytes_out, const char *repo_path, const char *out_
 	int error;
 
 	if ((error = check_write_args(refs, nrefs, prereq_oids, nprereqs)) < 0 ||
-	    (error = ensure_init()) < 0 || (error = open_repo(&repo, repo_path)) < 0)
+	    (error = cw_git__start()) < 0 || (error = open_repo(&repo, repo_path)) < 0)
 		goto done;
 	if (git_revwalk_new(&walk, repo) < 0 || git_packbuilder_new(&pb, repo) < 0) {
-		error = fail_git(CW_ERROR, "could not start a pack");
+		error = cw_git__fail(CW_ERROR, "could not start a pack");
 		goto done;
 	}
 	hdr.cap = (nrefs + nprereqs + 2) * CW_BUNDLE_LINE_MAX;
 	if ((error = build_header(&hdr, walk, repo, refs, nrefs, prereq_oids, nprereqs)) < 0)
 		goto done;
 	if (git_packbuilder_insert_walk(pb, walk) < 0) {
-		error = fail_git(CW_ERROR, "could not collect the objects for the bundle");
+		error = cw_git__fail(CW_ERROR, "could not collect the objects for the bundle");
 		goto done;
 	}
 
@@ -532,7 +504,7 @@ int cw_bundle_write(uint64_t *bytes_out, const char *repo_path, const char *out_
 		goto done;
 	sink.written = hdr.len;
 	if (git_packbuilder_foreach(pb, sink_cb, &sink) < 0) {
-		error = sink.failed ? CW_ERROR : fail_git(CW_ERROR, "could not write the bundle's pack");
+		error = sink.failed ? CW_ERROR : cw_git__fail(CW_ERROR, "could not write the bundle's pack");
 		goto done;
 	}
 	if (fsync(sink.fd) != 0) {
@@ -613,7 +585,7 @@ static int check_prereqs(git_odb *odb, const cw_bundle_header *h)
 			continue;
 		}
 		if (rc < 0)
-			return fail_git(CW_ERROR, "could not read the repository");
+			return cw_git__fail(CW_ERROR, "could not read the repository");
 		if (type != GIT_OBJECT_COMMIT)
 			return cw_error(CW_EVERIFY, "bundle prerequisite %s is not a commit", h->prereqs[i]);
 	}
@@ -643,7 +615,7 @@ static int check_refs(git_odb *odb, const cw_bundle_header *h)
 			                "nor the repository holds",
 			                h->refs[i].name, h->refs[i].oid);
 		if (rc < 0)
-			return fail_git(CW_EVERIFY, "could not read an object the bundle names");
+			return cw_git__fail(CW_EVERIFY, "could not read an object the bundle names");
 		if (type != GIT_OBJECT_COMMIT)
 			return cw_error(CW_EVERIFY, "bundle ref %s names %s, which is not a commit",
 			                h->refs[i].name, h->refs[i].oid);
@@ -664,7 +636,7 @@ static int index_pack(git_indexer **out, FILE *f, const char *qdir, git_odb *odb
 
 	memset(&stats, 0, sizeof(stats));
 	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0) {
-		error = fail_git(CW_ERROR, "could not start indexing the bundle's pack");
+		error = cw_git__fail(CW_ERROR, "could not start indexing the bundle's pack");
 		goto done;
 	}
 	/* No opts.verify: in libgit2 1.5 it leaks every object the repository
@@ -674,7 +646,7 @@ static int index_pack(git_indexer **out, FILE *f, const char *qdir, git_odb *odb
 		goto done;
 	}
 	if (git_indexer_new(&idx, qdir, 0, odb, &opts) < 0) {
-		error = fail_git(CW_ERROR, "could not start indexing the bundle's pack");
+		error = cw_git__fail(CW_ERROR, "could not start indexing the bundle's pack");
 		goto done;
 	}
 	while ((n = fread(chunk, 1, CHUNK, f)) > 0) {
@@ -684,7 +656,7 @@ static int index_pack(git_indexer **out, FILE *f, const char *qdir, git_odb *odb
 		}
 		budget -= n;
 		if (git_indexer_append(idx, chunk, n, &stats) < 0) {
-			error = fail_git(CW_EVERIFY, "the bundle's pack is damaged");
+			error = cw_git__fail(CW_EVERIFY, "the bundle's pack is damaged");
 			goto done;
 		}
 	}
@@ -693,7 +665,7 @@ static int index_pack(git_indexer **out, FILE *f, const char *qdir, git_odb *odb
 		goto done;
 	}
 	if (git_indexer_commit(idx, &stats) < 0) {
-		error = fail_git(CW_EVERIFY, "the bundle's pack is damaged or incomplete");
+		error = cw_git__fail(CW_EVERIFY, "the bundle's pack is damaged or incomplete");
 		goto done;
 	}
 	if (stats.received_objects != stats.total_objects || stats.indexed_objects != stats.total_objects ||
@@ -718,10 +690,10 @@ static int add_quarantine(git_odb_backend **out, git_odb *odb, const char *idx_p
 	git_odb_backend *be = NULL;
 
 	if (git_odb_backend_one_pack(&be, idx_path) < 0)
-		return fail_git(CW_EVERIFY, "could not open the bundle's indexed pack");
+		return cw_git__fail(CW_EVERIFY, "could not open the bundle's indexed pack");
 	if (git_odb_add_backend(odb, be, 0) < 0) {
 		be->free(be);
-		return fail_git(CW_ERROR, "could not open the bundle's indexed pack");
+		return cw_git__fail(CW_ERROR, "could not open the bundle's indexed pack");
 	}
 	*out = be;
 	return CW_OK;
@@ -759,7 +731,7 @@ static int check_objects(git_repository *repo, git_odb_backend *be)
 	if (be->foreach == NULL)
 		return cw_error(CW_ERROR, "cannot list the objects in the bundle's pack");
 	if (be->foreach (be, check_object_cb, &k) < 0)
-		return k.error < 0 ? k.error : fail_git(CW_EVERIFY, "could not read the bundle's pack");
+		return k.error < 0 ? k.error : cw_git__fail(CW_EVERIFY, "could not read the bundle's pack");
 	return CW_OK;
 }
 
@@ -775,21 +747,21 @@ static int check_connected(git_repository *repo, const cw_bundle_header *h)
 	int error = CW_OK;
 
 	if (git_revwalk_new(&walk, repo) < 0 || git_packbuilder_new(&pb, repo) < 0) {
-		error = fail_git(CW_ERROR, "could not walk the bundle's history");
+		error = cw_git__fail(CW_ERROR, "could not walk the bundle's history");
 		goto done;
 	}
 	for (i = 0; i < h->nprereqs; i++)
 		if (git_oid_fromstr(&oid, h->prereqs[i]) < 0 || git_revwalk_hide(walk, &oid) < 0) {
-			error = fail_git(CW_EVERIFY, "the bundle's history is incomplete");
+			error = cw_git__fail(CW_EVERIFY, "the bundle's history is incomplete");
 			goto done;
 		}
 	for (i = 0; i < h->nrefs; i++)
 		if (git_oid_fromstr(&oid, h->refs[i].oid) < 0 || git_revwalk_push(walk, &oid) < 0) {
-			error = fail_git(CW_EVERIFY, "the bundle's history is incomplete");
+			error = cw_git__fail(CW_EVERIFY, "the bundle's history is incomplete");
 			goto done;
 		}
 	if (git_packbuilder_insert_walk(pb, walk) < 0)
-		error = fail_git(CW_EVERIFY, "the bundle's history is incomplete (an object is missing)");
+		error = cw_git__fail(CW_EVERIFY, "the bundle's history is incomplete (an object is missing)");
 done:
 	git_packbuilder_free(pb);
 	git_revwalk_free(walk);
@@ -837,7 +809,7 @@ int cw_bundle_import(cw_bundle_header *out, const char *repo_path, const char *b
 	int error;
 
 	memset(out, 0, sizeof(*out));
-	if ((error = ensure_init()) < 0)
+	if ((error = cw_git__start()) < 0)
 		goto done;
 	if ((s.f = fopen(bundle_path, "rb")) == NULL) {
 		error = errno == ENOENT ? cw_error(CW_ENOTFOUND, "no bundle at %s", bundle_path)
@@ -856,7 +828,7 @@ int cw_bundle_import(cw_bundle_header *out, const char *repo_path, const char *b
 	if ((error = parse_header(&h, &s)) < 0 || (error = open_repo(&repo, repo_path)) < 0)
 		goto done;
 	if (git_repository_odb(&odb, repo) < 0) {
-		error = fail_git(CW_ERROR, "could not open the repository's objects");
+		error = cw_git__fail(CW_ERROR, "could not open the repository's objects");
 		goto done;
 	}
 	if ((error = check_prereqs(odb, &h)) < 0)

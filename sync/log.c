@@ -13,13 +13,14 @@
 #include "util/error.h"
 #include "util/file.h"
 
+#include "git_internal.h"
+
 #include <git2.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,27 +56,6 @@ struct cw_log {
 };
 
 /* ---- libgit2 ------------------------------------------------------------ */
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_result;
-
-static void init_libgit2(void)
-{
-	int rc = git_libgit2_init();
-
-	/* Objects must be durable before a chain ref points at them. */
-	if (rc >= 0)
-		rc = git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-	init_result = rc < 0 ? -1 : 0;
-}
-
-/* Our words first, then libgit2's own message. */
-static int fail_git(int code, const char *what)
-{
-	const git_error *e = git_error_last();
-
-	return cw_error(code, "%s: %s", what, e && e->message ? e->message : "unknown libgit2 error");
-}
 
 static void oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
 {
@@ -247,7 +227,7 @@ static int create_repo(const char *path, const char *home_dir)
 		goto done;
 	}
 	if (git_repository_init(&repo, tmp, 1) < 0) {
-		error = fail_git(CW_ERROR, "could not create the git log");
+		error = cw_git__fail(CW_ERROR, "could not create the git log");
 		goto done;
 	}
 	git_repository_free(repo);
@@ -268,10 +248,8 @@ int cw_log_open(cw_log **out, const char *home_dir)
 	int rc, error;
 
 	*out = NULL;
-	if (pthread_once(&init_once, init_libgit2) != 0 || init_result < 0) {
-		error = fail_git(CW_ERROR, "could not start libgit2");
+	if ((error = cw_git__start()) < 0)
 		goto done;
-	}
 	if ((log = calloc(1, sizeof(*log))) == NULL || (path = cw_path_join(home_dir, "log.git")) == NULL ||
 	    (refs = cw_path_join(path, "refs")) == NULL) {
 		error = cw_error_nomem();
@@ -289,7 +267,7 @@ int cw_log_open(cw_log **out, const char *home_dir)
 	(void)nftw(path, stale_lock, 1, FTW_PHYS); /* packed-refs.lock, HEAD.lock, config.lock */
 	rc = git_repository_open_bare(&log->repo, path);
 	if (rc < 0) {
-		error = fail_git(CW_ERROR, "could not open the git log");
+		error = cw_git__fail(CW_ERROR, "could not open the git log");
 		goto done;
 	}
 	*out = log;
@@ -396,7 +374,7 @@ static int list_chains(chain_ref **out, size_t *n_out, cw_log *log, const uint8_
 		if ((error = parse_ref_name(&v[n], refs[i].name)) < 0)
 			goto done;
 		if (git_oid_fromstr(&v[n].head, refs[i].oid) < 0) {
-			error = fail_git(CW_EINVALID, "a chain ref of the git log is damaged");
+			error = cw_git__fail(CW_EINVALID, "a chain ref of the git log is damaged");
 			goto done;
 		}
 		if (case_id == NULL || memcmp(case_id, v[n].case_id, CW_ID_BYTES) == 0)
@@ -451,11 +429,11 @@ static int read_message(cw_log_message *out, git_odb_object **raw_out, cw_log *l
 		*raw_out = NULL;
 	oid_hex(hex, oid);
 	if (git_repository_odb(&odb, log->repo) < 0) {
-		error = fail_git(CW_ERROR, "could not open the git log's objects");
+		error = cw_git__fail(CW_ERROR, "could not open the git log's objects");
 		goto done;
 	}
 	if (git_odb_read(&obj, odb, oid) < 0) {
-		error = fail_git(CW_EINVALID, "a commit of the git log is missing");
+		error = cw_git__fail(CW_EINVALID, "a commit of the git log is missing");
 		goto done;
 	}
 	if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT ||
@@ -552,7 +530,7 @@ static int check_commit(link_t *l, cw_log *log, const cw_keyring *kr, const git_
 		goto done;
 	}
 	if (git_commit_lookup(&commit, log->repo, oid) < 0) {
-		error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+		error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
 		goto done;
 	}
 	snprintf(email, sizeof(email), "%s@caseway", ahex);
@@ -584,14 +562,14 @@ static int check_commit(link_t *l, cw_log *log, const cw_keyring *kr, const git_
 		}
 	}
 	if (git_commit_tree(&tree, commit) < 0) {
-		error = fail_git(CW_EINVALID, "the tree of a log commit cannot be read");
+		error = cw_git__fail(CW_EINVALID, "the tree of a log commit cannot be read");
 		goto done;
 	}
 	if ((error = check_tree(tree, hex, ahex)) < 0)
 		goto done;
 	entry = git_tree_entry_byname(tree, "ops");
 	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(entry)) < 0) {
-		error = fail_git(CW_EINVALID, "the ops of a log commit cannot be read");
+		error = cw_git__fail(CW_EINVALID, "the ops of a log commit cannot be read");
 		goto done;
 	}
 	if (git_blob_rawsize(blob) > (git_object_size_t)BLOB_MAX) {
@@ -880,12 +858,12 @@ static int add_grant(cw_log *log, cw_store *st, git_treebuilder *tb, const git_t
 		if ((error = cw_grant_seal(&g, &sealed_gen, st, case_id, box_pk)) < 0)
 			goto done;
 		if (git_blob_create_from_buffer(&oid, log->repo, g.data, g.len) < 0) {
-			error = fail_git(CW_ERROR, "could not write a key grant to the git log");
+			error = cw_git__fail(CW_ERROR, "could not write a key grant to the git log");
 			goto done;
 		}
 	}
 	if (git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB) < 0)
-		error = fail_git(CW_ERROR, "could not write a key grant to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write a key grant to the git log");
 done:
 	cw_buf_dispose(&g);
 	return error;
@@ -907,7 +885,7 @@ static int add_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ros
 		goto done;
 	if (prev &&
 	    (git_commit_lookup(&parent, log->repo, prev) < 0 || git_commit_tree(&prev_tree, parent) < 0)) {
-		error = fail_git(CW_ERROR, "could not read a chain of the git log");
+		error = cw_git__fail(CW_ERROR, "could not read a chain of the git log");
 		goto done;
 	}
 	if ((error = add_grant(log, st, tb, prev_tree, case_id, gen, cw_keys_id(me), cw_keys_box_pk(me))) <
@@ -974,18 +952,18 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 	cw_keys_hash(hash, box.data, box.len);
 	cw_hex_encode(hhex, hash, CW_HASH_BYTES);
 	if (git_blob_create_from_buffer(&blob_oid, log->repo, box.data, box.len) < 0) {
-		error = fail_git(CW_ERROR, "could not write ops to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write ops to the git log");
 		goto done;
 	}
 	if (git_treebuilder_new(&tb, log->repo, NULL) < 0 ||
 	    git_treebuilder_insert(NULL, tb, "ops", &blob_oid, GIT_FILEMODE_BLOB) < 0) {
-		error = fail_git(CW_ERROR, "could not write a tree to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write a tree to the git log");
 		goto done;
 	}
 	if ((error = add_grants(log, st, me, roster, tb, ops[0].case_id, prev)) < 0)
 		goto done;
 	if (git_treebuilder_write(&tree_oid, tb) < 0) {
-		error = fail_git(CW_ERROR, "could not write a tree to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write a tree to the git log");
 		goto done;
 	}
 	oid_hex(hex, &tree_oid);
@@ -1022,7 +1000,7 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 		goto done;
 	if (git_repository_odb(&odb, log->repo) < 0 ||
 	    git_odb_write(&commit_oid, odb, signed_text.data, signed_text.len, GIT_OBJECT_COMMIT) < 0) {
-		error = fail_git(CW_ERROR, "could not write a commit to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write a commit to the git log");
 		goto done;
 	}
 	if (prev)
@@ -1031,11 +1009,11 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 	else
 		rc = git_reference_create(&ref, log->repo, name, &commit_oid, 0, "caseway: ops");
 	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
-		error = fail_git(CW_EEXISTS, "the chain moved while this node was writing to it");
+		error = cw_git__fail(CW_EEXISTS, "the chain moved while this node was writing to it");
 		goto done;
 	}
 	if (rc < 0) {
-		error = fail_git(CW_ERROR, "could not move a chain of the git log");
+		error = cw_git__fail(CW_ERROR, "could not move a chain of the git log");
 		goto done;
 	}
 	error = CW_OK;
@@ -1096,7 +1074,7 @@ static int own_chain(uint64_t *carried, int *exists, git_oid *head, cw_log *log,
 	if (rc == GIT_ENOTFOUND)
 		return CW_OK;
 	if (rc < 0)
-		return fail_git(CW_ERROR, "could not read a chain of the git log");
+		return cw_git__fail(CW_ERROR, "could not read a chain of the git log");
 	if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
 		error = cw_error(CW_EINVALID, "chain ref %s is not a plain ref", name);
 		goto done;
@@ -1240,7 +1218,7 @@ static int seen_of(git_oid *out, int *found, cw_store *st, const char *prefix, c
 	memcpy(hex, v.data, GIT_OID_HEXSZ);
 	hex[GIT_OID_HEXSZ] = '\0';
 	if (git_oid_fromstr(out, hex) < 0) {
-		error = fail_git(CW_EINVALID, "the store's record of a chain is damaged");
+		error = cw_git__fail(CW_EINVALID, "the store's record of a chain is damaged");
 		goto done;
 	}
 	*found = 1;
@@ -1371,7 +1349,7 @@ static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ke
 		error = CW_OK;
 		if (git_commit_lookup(&commit, log->repo, &refs[i].head) < 0 ||
 		    git_commit_tree(&tree, commit) < 0) {
-			error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+			error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
 			goto done;
 		}
 		for (j = 0; j < git_tree_entrycount(tree); j++) {
@@ -1389,7 +1367,8 @@ static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ke
 			                          refs[i].author)) < 0)
 				goto done;
 			if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(best)) < 0) {
-				error = fail_git(CW_EINVALID, "a key grant of the git log cannot be read");
+				error = cw_git__fail(CW_EINVALID,
+				                     "a key grant of the git log cannot be read");
 				goto done;
 			}
 			if ((error = cw_grant_accept(st, me, refs[i].case_id, git_blob_rawcontent(blob),
@@ -1483,8 +1462,8 @@ static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_ke
 		git_reference_free(moved);
 		moved = NULL;
 		if (rc < 0) {
-			error = fail_git(rc == GIT_EMODIFIED || rc == GIT_EEXISTS ? CW_EEXISTS : CW_ERROR,
-			                 "could not move a chain of the git log");
+			error = cw_git__fail(rc == GIT_EMODIFIED || rc == GIT_EEXISTS ? CW_EEXISTS : CW_ERROR,
+			                     "could not move a chain of the git log");
 			goto done;
 		}
 	}
@@ -1558,7 +1537,7 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 			continue;
 		}
 		if (rc < 0 || git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
-			error = fail_git(CW_ERROR, "could not read a chain of the git log");
+			error = cw_git__fail(CW_ERROR, "could not read a chain of the git log");
 			goto done;
 		}
 		git_oid_cpy(&old[n], git_reference_target(ref));
@@ -1569,7 +1548,7 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 			continue; /* this node holds that much already, or more */
 		rc = git_graph_descendant_of(log->repo, &r->head, &old[n]);
 		if (rc < 0) {
-			error = fail_git(CW_EVERIFY, "a chain head from outside cannot be traced");
+			error = cw_git__fail(CW_EVERIFY, "a chain head from outside cannot be traced");
 			goto done;
 		}
 		if (rc != 1) {
@@ -1673,7 +1652,7 @@ static int roster_commit(git_oid *out, cw_log *log, uint64_t seq, int64_t issued
 	    git_treebuilder_new(&tb, log->repo, NULL) < 0 ||
 	    git_treebuilder_insert(NULL, tb, "roster", &blob, GIT_FILEMODE_BLOB) < 0 ||
 	    git_treebuilder_write(&tree, tb) < 0) {
-		error = fail_git(CW_ERROR, "could not write the roster to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write the roster to the git log");
 		goto done;
 	}
 	oid_hex(hex, &tree);
@@ -1684,7 +1663,7 @@ static int roster_commit(git_oid *out, cw_log *log, uint64_t seq, int64_t issued
 	             hex, issued_at < 0 ? 0 : issued_at, issued_at < 0 ? 0 : issued_at, seq);
 	if (git_repository_odb(&odb, log->repo) < 0 ||
 	    git_odb_write(out, odb, text, (size_t)n, GIT_OBJECT_COMMIT) < 0)
-		error = fail_git(CW_ERROR, "could not write the roster to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write the roster to the git log");
 done:
 	git_odb_free(odb);
 	git_treebuilder_free(tb);
@@ -1711,7 +1690,7 @@ static int roster_ref(cw_log *log, uint64_t seq, const git_oid *oid)
 		                       seq);
 	}
 	if (rc != GIT_ENOTFOUND || git_reference_create(&ref, log->repo, name, oid, 0, "caseway: roster") < 0)
-		return fail_git(CW_ERROR, "could not record the roster in the git log");
+		return cw_git__fail(CW_ERROR, "could not record the roster in the git log");
 	git_reference_free(ref);
 	return CW_OK;
 }
@@ -1803,7 +1782,7 @@ int cw_log_roster_take(size_t *taken_out, cw_log *log, cw_home *h, const cw_bund
 
 		if (git_commit_lookup(&commit, log->repo, &v[i].oid) < 0 ||
 		    git_commit_tree(&tree, commit) < 0) {
-			error = fail_git(CW_EINVALID, "a roster commit cannot be read");
+			error = cw_git__fail(CW_EINVALID, "a roster commit cannot be read");
 			goto done;
 		}
 		if (git_tree_entrycount(tree) != 1 || (e = git_tree_entry_byname(tree, "roster")) == NULL ||
@@ -1876,7 +1855,7 @@ int cw_log_note_write(char oid_out[41], cw_log *log, const cw_keys *me, int64_t 
 		goto done;
 	if (git_repository_odb(&odb, log->repo) < 0 ||
 	    git_odb_write(&oid, odb, signed_text.data, signed_text.len, GIT_OBJECT_COMMIT) < 0) {
-		error = fail_git(CW_ERROR, "could not write a signed note to the git log");
+		error = cw_git__fail(CW_ERROR, "could not write a signed note to the git log");
 		goto done;
 	}
 	oid_hex(oid_out, &oid);
@@ -1905,7 +1884,7 @@ int cw_log_note_read(cw_buf *msg_out, char signer_out[CW_DEVICE_ID_LEN + 1], cw_
 	if (git_oid_fromstr(&oid, oid_hex_in) < 0)
 		return cw_error(CW_EINVALID, "a signed note is not named by a commit id");
 	if (git_repository_odb(&odb, log->repo) < 0 || git_odb_read(&obj, odb, &oid) < 0) {
-		error = fail_git(CW_EINVALID, "a signed note is missing");
+		error = cw_git__fail(CW_EINVALID, "a signed note is missing");
 		goto done;
 	}
 	if (git_odb_object_type(obj) != GIT_OBJECT_COMMIT ||
@@ -1925,7 +1904,7 @@ int cw_log_note_read(cw_buf *msg_out, char signer_out[CW_DEVICE_ID_LEN + 1], cw_
 		goto done;
 	}
 	if (git_commit_lookup(&commit, log->repo, &oid) < 0) {
-		error = fail_git(CW_EINVALID, "a signed note cannot be read");
+		error = cw_git__fail(CW_EINVALID, "a signed note cannot be read");
 		goto done;
 	}
 	snprintf(email, sizeof(email), "%s@caseway", signer);
@@ -1974,7 +1953,7 @@ int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *pre
 		rc = git_reference_iterator_new(&it, log->repo);
 	}
 	if (rc < 0) {
-		error = fail_git(CW_ERROR, "could not list the refs of the git log");
+		error = cw_git__fail(CW_ERROR, "could not list the refs of the git log");
 		goto done;
 	}
 	while ((rc = git_reference_next(&ref, it)) == 0) {
@@ -2004,7 +1983,7 @@ int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *pre
 		ref = NULL;
 	}
 	if (rc != GIT_ITEROVER) {
-		error = fail_git(CW_ERROR, "could not list the refs of the git log");
+		error = cw_git__fail(CW_ERROR, "could not list the refs of the git log");
 		goto done;
 	}
 	if (n > 1)
@@ -2030,7 +2009,7 @@ int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *de
 	*yes = 0;
 	if (git_oid_fromstr(&oid, commit_hex) < 0 || git_commit_lookup(&commit, log->repo, &oid) < 0 ||
 	    git_commit_tree(&tree, commit) < 0) {
-		error = fail_git(CW_EINVALID, "a commit of the git log cannot be read");
+		error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
 		goto done;
 	}
 	for (i = 0; i < git_tree_entrycount(tree) && !*yes; i++) {

@@ -31,7 +31,7 @@ static const char sql_upsert[] =
 static const char sql_exists[] = "SELECT 1 FROM peers WHERE device=?1";
 static const char sql_next[] = "SELECT coalesce(max(seq), 0) + 1 FROM peer_sent WHERE device=?1";
 static const char sql_sent[] =
-    "INSERT INTO peer_sent(device, seq, manifest, at, refs, bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO peer_sent(device, seq, manifest, at, refs) VALUES(?1, ?2, ?3, ?4, ?5)";
 static const char sql_recv_get[] = "SELECT manifest FROM peer_received WHERE device=?1 AND seq=?2";
 static const char sql_recv_add[] =
     "INSERT OR IGNORE INTO peer_received(device, seq, manifest, at) VALUES(?1, ?2, ?3, ?4)";
@@ -252,7 +252,7 @@ int cw_peer_next_seq(uint64_t *out, cw_store *st, const char *device)
 }
 
 int cw_peer_sent(cw_store *st, const char *device, uint64_t seq, const char *manifest, int64_t at,
-                 size_t refs, uint64_t bytes)
+                 size_t refs)
 {
 	sqlite3_stmt *stmt;
 	int rc, error;
@@ -264,7 +264,6 @@ int cw_peer_sent(cw_store *st, const char *device, uint64_t seq, const char *man
 	sqlite3_bind_text(stmt, 3, manifest, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 4, at);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)refs);
-	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)bytes);
 	rc = sqlite3_step(stmt);
 	error = rc == SQLITE_DONE ? CW_OK : cw_store__error(st, rc, "recording a bundle sent");
 	done_stmt(stmt);

@@ -49,9 +49,9 @@ int cw_peer_each(cw_store *st, int (*fn)(const cw_peer *p, void *ctx), void *ctx
 /* The next sequence number for a bundle to device (highest sent + 1). */
 int cw_peer_next_seq(uint64_t *out, cw_store *st, const char *device);
 
-/* Record a bundle sent. */
+/* Record a bundle as sent (its sequence number used). */
 int cw_peer_sent(cw_store *st, const char *device, uint64_t seq, const char *manifest, int64_t at,
-                 size_t refs, uint64_t bytes);
+                 size_t refs);
 
 /* What the store knows of received bundle (device, seq): *state 0 = never
  * seen, 1 = seen with this very manifest, 2 = seen with another manifest. */

@@ -328,35 +328,43 @@ int cw_sync_export(cw_export_report *rep, cw_home *h, const char *peer, const ch
 		error = cw_error_nomem();
 		goto done;
 	}
+	/* The manifests, and their sequence numbers recorded as used, before
+	 * any file exists: a crash can leave a number unused, never used twice
+	 * (which the peer would refuse as a replay). */
+	for (i = 0; i < nparts; i++) {
+		if ((oids[i] = malloc(41)) == NULL) {
+			error = cw_error_nomem();
+			goto done;
+		}
+		if ((error = write_manifest(oids[i], log, me, &p, &s, seq + i, &parts[i], i, nparts, now)) <
+		    0)
+			goto done;
+	}
+	if ((error = cw_store_begin(st)) < 0)
+		goto done;
+	in_tx = 1;
+	for (i = 0; i < nparts; i++)
+		if ((error = cw_peer_sent(st, p.device_id, seq + i, oids[i], now, parts[i].count)) < 0)
+			goto done;
+	if ((error = cw_store_commit(st)) < 0)
+		goto done;
+	in_tx = 0;
 	for (i = 0; i < nparts; i++) {
 		char *path = part_path(out_path, i, nparts);
 
-		if (path == NULL || (oids[i] = malloc(41)) == NULL) {
-			free(path);
+		if (path == NULL) {
 			error = cw_error_nomem();
 			goto done;
 		}
 		if (progress)
 			progress(ctx, "Writing the bundle", i, nparts);
-		error = write_manifest(oids[i], log, me, &p, &s, seq + i, &parts[i], i, nparts, now);
-		if (error == CW_OK)
-			error = write_part(&bytes, log, &s, parts[i].first, parts[i].count, oids[i], path);
+		error = write_part(&bytes, log, &s, parts[i].first, parts[i].count, oids[i], path);
 		free(path);
 		if (error < 0)
 			goto done;
 		rep->bytes += bytes;
 		rep->refs += parts[i].count;
 	}
-	if ((error = cw_store_begin(st)) < 0)
-		goto done;
-	in_tx = 1;
-	for (i = 0; i < nparts; i++)
-		if ((error = cw_peer_sent(st, p.device_id, seq + i, oids[i], now, parts[i].count,
-		                          rep->bytes)) < 0)
-			goto done;
-	if ((error = cw_store_commit(st)) < 0)
-		goto done;
-	in_tx = 0;
 	if (progress)
 		progress(ctx, "Writing the bundle", nparts, nparts);
 	rep->parts = nparts;

@@ -53,6 +53,7 @@ struct cw_log {
 	size_t skipped;
 	int lock_fd; /* HOME/log.lock, locked (fcntl) while this handle lives */
 	int fresh;   /* log.git was made by this open */
+	char *dirty; /* HOME/log.dirty: present while a caseway has the log open */
 };
 
 /* ---- libgit2 ------------------------------------------------------------ */
@@ -263,8 +264,24 @@ int cw_log_open(cw_log **out, const char *home_dir)
 			goto done;
 		log->fresh = 1;
 	}
-	(void)nftw(refs, stale_lock, 16, FTW_PHYS);
-	(void)nftw(path, stale_lock, 1, FTW_PHYS); /* packed-refs.lock, HEAD.lock, config.lock */
+	/* A run that did not close the log cleanly (killed) may have left ref
+	 * locks behind: only then is the refs tree searched for them. */
+	if ((log->dirty = cw_path_join(home_dir, "log.dirty")) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	if (cw_file_exists(log->dirty)) {
+		(void)nftw(refs, stale_lock, 16, FTW_PHYS);
+		(void)nftw(path, stale_lock, 1, FTW_PHYS); /* packed-refs.lock, HEAD.lock, config.lock */
+	} else {
+		int fd = open(log->dirty, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0) {
+			error = cw_error(CW_ERROR, "could not mark the git log in use: %s", strerror(errno));
+			goto done;
+		}
+		close(fd);
+	}
 	rc = git_repository_open_bare(&log->repo, path);
 	if (rc < 0) {
 		error = cw_git__fail(CW_ERROR, "could not open the git log");
@@ -285,6 +302,9 @@ void cw_log_free(cw_log *log)
 	if (log == NULL)
 		return;
 	git_repository_free(log->repo);
+	if (log->repo && log->dirty)
+		(void)unlink(log->dirty); /* closed cleanly: no stale locks to look for */
+	free(log->dirty);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);
 	free(log);

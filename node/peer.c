@@ -16,8 +16,7 @@
 	" (SELECT max(seq) FROM peer_sent s WHERE s.device=p.device),"     \
 	" (SELECT max(at) FROM peer_sent s WHERE s.device=p.device),"      \
 	" (SELECT max(seq) FROM peer_received r WHERE r.device=p.device)," \
-	" (SELECT max(at) FROM peer_received r WHERE r.device=p.device),"  \
-	" (SELECT count(*) FROM peer_has h WHERE h.device=p.device)"       \
+	" (SELECT max(at) FROM peer_received r WHERE r.device=p.device)"   \
 	" FROM peers p"
 
 static const char sql_get[] = PEER_ROW " WHERE p.name=?1 OR p.device=?1"
@@ -83,7 +82,6 @@ static void row_peer(cw_peer *p, sqlite3_stmt *stmt)
 	p->sent_at = sqlite3_column_int64(stmt, 6);
 	p->received_seq = (uint64_t)sqlite3_column_int64(stmt, 7);
 	p->received_at = sqlite3_column_int64(stmt, 8);
-	p->has = (size_t)sqlite3_column_int64(stmt, 9);
 }
 
 static int in_roster(const cw_roster *r, const cw_cert *cert)

@@ -27,7 +27,6 @@ typedef struct {
 	int64_t added_at;
 	uint64_t sent_seq, received_seq; /* highest of each, 0 for none */
 	int64_t sent_at, received_at;    /* when (unix seconds), 0 for never */
-	size_t has;                      /* chain heads it said it holds */
 } cw_peer;
 
 /* Add or update a peer: the device of cert (which must be in the roster r)

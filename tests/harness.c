@@ -113,3 +113,15 @@ int main(int argc, char **argv)
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
+
+void cw_test_rev_parse(char out[41], const char *repo, const char *rev)
+{
+	char buf[128];
+
+	out[0] = '\0';
+	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse --verify -q '%s'", repo, rev) == 0 &&
+	    strlen(buf) >= 40) {
+		memcpy(out, buf, 40);
+		out[40] = '\0';
+	}
+}

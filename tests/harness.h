@@ -29,6 +29,10 @@ int cw_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * terminated). */
 int cw_test_capture(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The commit id stock git gives for rev in the repository at repo (out is
+ * "" when git finds none). */
+void cw_test_rev_parse(char out[41], const char *repo, const char *rev);
+
 #define CHECK(expr)                                                    \
 	do {                                                           \
 		if (!(expr))                                           \

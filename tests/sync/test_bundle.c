@@ -25,18 +25,6 @@ static char src[300];
 static char c1[41], c2[41], c3[41], s1[41], tree1[41];
 static int have_git = -1;
 
-static void rev_parse(char out[41], const char *repo, const char *rev)
-{
-	char buf[128];
-
-	out[0] = '\0';
-	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse '%s'", repo, rev) == 0 &&
-	    strlen(buf) >= 40) {
-		memcpy(out, buf, 40);
-		out[40] = '\0';
-	}
-}
-
 /* Stock git, quiet and reproducible, with no user configuration. */
 static int need_git(void)
 {
@@ -85,11 +73,11 @@ static int need_src(void)
 		src[0] = '\0';
 		return 0;
 	}
-	rev_parse(c1, src, "main~2");
-	rev_parse(c2, src, "main~1");
-	rev_parse(c3, src, "main");
-	rev_parse(s1, src, "side");
-	rev_parse(tree1, src, "main~2^{tree}");
+	cw_test_rev_parse(c1, src, "main~2");
+	cw_test_rev_parse(c2, src, "main~1");
+	cw_test_rev_parse(c3, src, "main");
+	cw_test_rev_parse(s1, src, "side");
+	cw_test_rev_parse(tree1, src, "main~2^{tree}");
 	CHECK(c1[0] && c2[0] && c3[0] && s1[0] && tree1[0]);
 	return c1[0] && c2[0] && c3[0] && s1[0] && tree1[0];
 }

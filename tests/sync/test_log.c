@@ -145,18 +145,6 @@ static void chain_ref(char *out, size_t cap, const uint8_t case_id[CW_ID_BYTES],
 	snprintf(out, cap, "refs/cw/case/%s/%s", c, cw_keys_id(k));
 }
 
-static void rev_parse(char out[41], const char *repo, const char *rev)
-{
-	char buf[128];
-
-	out[0] = '\0';
-	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse --verify -q '%s'", repo, rev) == 0 &&
-	    strlen(buf) >= 40) {
-		memcpy(out, buf, 40);
-		out[40] = '\0';
-	}
-}
-
 static int write_signers(char *path, size_t cap, const cw_keyring *kr)
 {
 	cw_buf b = CW_BUF_INIT;
@@ -396,13 +384,13 @@ static void test_two_nodes_through_git(void)
 	CHECK(n == 1);
 	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 0);
-	rev_parse(a1, a.repo, ref_a);
+	cw_test_rev_parse(a1, a.repo, ref_a);
 	CHECK(a1[0] != '\0');
 	set_phone(&a, case_id, "+90 555 0202");
 	add_note(&a, case_id, "second note");
 	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 1);
-	rev_parse(a2, a.repo, ref_a);
+	cw_test_rev_parse(a2, a.repo, ref_a);
 	CHECK(strcmp(a1, a2) != 0);
 
 	/* Stock git: signatures, fsck, first parent. */
@@ -438,7 +426,7 @@ static void test_two_nodes_through_git(void)
 	set_phone(&b, case_id, "+90 555 0303");
 	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k, NULL));
 	CHECK(n == 1);
-	rev_parse(b1, b.repo, ref_b);
+	cw_test_rev_parse(b1, b.repo, ref_b);
 	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
 	      0);
 	CHECK(strncmp(out, a2, 40) == 0 && out[40] == '\n');
@@ -448,14 +436,14 @@ static void test_two_nodes_through_git(void)
 	add_note(&a, case_id, "third note");
 	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
 	CHECK(n == 1);
-	rev_parse(a3, a.repo, ref_a);
+	cw_test_rev_parse(a3, a.repo, ref_a);
 	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '%s:%s'", b.repo, a.repo, ref_a, ref_a) == 0);
 	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
 	CHECK(n == 1);
 	set_phone(&b, case_id, "+90 555 0404");
 	CHECK_OK(cw_log_commit(&n, b.log, b.st, b.k, NULL));
 	CHECK(n == 1);
-	rev_parse(b2, b.repo, ref_b);
+	cw_test_rev_parse(b2, b.repo, ref_b);
 	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", b.repo, ref_b) ==
 	      0);
 	CHECK(strncmp(out, b1, 40) == 0 && out[40] == ' ' && strncmp(out + 41, a3, 40) == 0);
@@ -519,7 +507,7 @@ static void test_two_nodes_through_git(void)
 		digest(db, &b);
 		CHECK(memcmp(before, db, CW_HASH_BYTES) == 0);
 		/* ... and the same commit put under A's name. */
-		rev_parse(forged, b.repo, ref_s);
+		cw_test_rev_parse(forged, b.repo, ref_s);
 		CHECK(cw_test_run("git -C '%s' update-ref -d '%s'", b.repo, ref_s) == 0);
 		CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", b.repo, ref_a, forged) == 0);
 		CHECK_CODE(cw_log_ingest(&n, b.log, b.st, &kr, NULL), CW_EVERIFY);
@@ -543,7 +531,7 @@ static void test_two_nodes_through_git(void)
 		set_phone(&f, case_id, "+90 555 0666");
 		CHECK_OK(cw_log_commit(&n, f.log, f.st, a.k, NULL));
 		CHECK(n == 1);
-		rev_parse(evil, f.repo, ref_a);
+		cw_test_rev_parse(evil, f.repo, ref_a);
 		CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' log --format=%%P -n 1 '%s'", f.repo,
 		                      ref_a) == 0);
 		CHECK(strncmp(out, a1, 40) == 0); /* same parent as A's real second commit */

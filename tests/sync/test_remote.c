@@ -195,18 +195,6 @@ static void chain_ref(char out[128], const uint8_t id[CW_ID_BYTES], cw_home *aut
 	snprintf(out, 128, "refs/cw/case/%s/%s", c, cw_keys_id(cw_home_keys(author)));
 }
 
-static void rev_parse(char out[41], const char *repo, const char *rev)
-{
-	char buf[128];
-
-	out[0] = '\0';
-	if (cw_test_capture(buf, sizeof(buf), "git -C '%s' rev-parse --verify -q '%s'", repo, rev) == 0 &&
-	    strlen(buf) >= 40) {
-		memcpy(out, buf, 40);
-		out[40] = '\0';
-	}
-}
-
 static void log_dir(char out[400], cw_home *h)
 {
 	snprintf(out, 400, "%s/log.git", cw_home_dir(h));
@@ -278,8 +266,8 @@ static void test_push_then_pull(void)
 	CHECK(pushed.sign == 1 && pushed.send >= 1 && pushed.bad == 0);
 	chain_ref(ref, id, ag.a);
 	log_dir(repo, ag.a);
-	rev_parse(mine, repo, ref);
-	rev_parse(there, ag.bare, ref);
+	cw_test_rev_parse(mine, repo, ref);
+	cw_test_rev_parse(there, ag.bare, ref);
 	CHECK(mine[0] && strcmp(mine, there) == 0);
 	/* B pulls by file:// URL and holds the same case. */
 	CHECK_OK(cw_remote_pull(&rep, ag.b, ag.file_url, record, &pulled));
@@ -380,8 +368,8 @@ static void test_non_member_holds_ciphertext(void)
 	cw_secret_free(key);
 	chain_ref(ref, id, ag.a);
 	log_dir(repo, ag.c);
-	rev_parse(there, ag.bare, ref);
-	rev_parse(held, repo, ref);
+	cw_test_rev_parse(there, ag.bare, ref);
+	cw_test_rev_parse(held, repo, ref);
 	CHECK(there[0] && strcmp(there, held) == 0);
 	CHECK_OK(cw_remote_push(&rep, ag.c, ag.bare, NULL, NULL));
 	CHECK(rep.pushed_refs == 0);
@@ -406,7 +394,7 @@ static void test_rewritten_chain_refused(void)
 	set_phone(ag.a, id, "+90 555 0404");
 	CHECK_OK(cw_remote_push(&rep, ag.a, ag.bare, NULL, NULL));
 	chain_ref(ref, id, ag.a);
-	rev_parse(good, ag.bare, ref);
+	cw_test_rev_parse(good, ag.bare, ref);
 	/* A hand-made commit in place of A's newest. */
 	CHECK(cw_test_capture(buf, sizeof(buf),
 	                      "git -C '%s' -c user.name=x -c user.email=x@y commit-tree " EMPTY_TREE
@@ -417,19 +405,19 @@ static void test_rewritten_chain_refused(void)
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", ag.bare, ref, forged) == 0);
 	digest(before, ag.b, NULL);
 	log_dir(repo, ag.b);
-	rev_parse(held, repo, ref);
+	cw_test_rev_parse(held, repo, ref);
 	CHECK_CODE(cw_remote_pull(&rep, ag.b, ag.bare, NULL, NULL), CW_EVERIFY);
 	check_one_line(cw_error_last());
 	CHECK(strstr(cw_error_last(), "rewritten") != NULL);
 	CHECK(rep.ops == 0);
 	digest(after, ag.b, NULL);
 	CHECK(memcmp(before, after, CW_HASH_BYTES) == 0);
-	rev_parse(buf, repo, ref);
+	cw_test_rev_parse(buf, repo, ref);
 	CHECK(strcmp(buf, held) == 0);
 	check_no_staging(ag.b);
 	/* A refuses too, and never forces its own chain back. */
 	CHECK_CODE(cw_remote_push(&rep, ag.a, ag.bare, NULL, NULL), CW_EVERIFY);
-	rev_parse(buf, ag.bare, ref);
+	cw_test_rev_parse(buf, ag.bare, ref);
 	CHECK(strcmp(buf, forged) == 0);
 	/* Another author's commit in place of A's; head office has never taken
 	 * A's chain and refuses it on its own checks. */
@@ -437,7 +425,7 @@ static void test_rewritten_chain_refused(void)
 	new_case(own, ag.b, NULL, NULL);
 	CHECK_OK(cw_remote_push(&rep, ag.b, ag.bare, NULL, NULL));
 	chain_ref(other, own, ag.b);
-	rev_parse(buf, ag.bare, other);
+	cw_test_rev_parse(buf, ag.bare, other);
 	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", ag.bare, ref, buf) == 0);
 	digest(before, ag.office, NULL);
 	CHECK_CODE(cw_remote_pull(&rep, ag.office, ag.bare, NULL, NULL), CW_EVERIFY);
@@ -472,7 +460,7 @@ static void test_waiting_ops(void)
 	set_phone(ag.b, id, "+90 555 0505");
 	CHECK_OK(cw_remote_push(&rep, ag.b, ag.bare, NULL, NULL));
 	chain_ref(ref, id, ag.a);
-	rev_parse(a_head, ag.bare, ref);
+	cw_test_rev_parse(a_head, ag.bare, ref);
 	CHECK(cw_test_run("git -C '%s' update-ref -d '%s'", ag.bare, ref) == 0);
 	CHECK_OK(cw_remote_pull(&rep, ag.office, ag.bare, NULL, NULL));
 	CHECK(rep.waiting_ops == 1);
@@ -537,8 +525,8 @@ static void check_moved(agency *ag, const uint8_t id[CW_ID_BYTES], const char *h
 
 	chain_ref(ref, id, ag->b);
 	log_dir(repo, ag->b);
-	rev_parse(b_head, repo, ref);
-	rev_parse(there, hub1_path, ref);
+	cw_test_rev_parse(b_head, repo, ref);
+	cw_test_rev_parse(there, hub1_path, ref);
 	CHECK(b_head[0] && strcmp(b_head, there) == 0); /* B's newest head was not overwritten */
 	CHECK(same_case(ag->a, ag->b, id));
 	CHECK_OK(cw_remote_pull(&rep, ag->b, hub1_path, NULL, NULL));

@@ -287,11 +287,12 @@ static int sync_export(int argc, char **argv)
 		cli_json_print(doc);
 	}
 	if (rep.parts == 1)
-		cli_say("Bundle %" PRIu64 " for %s written to %s: %zu chain%s, %" PRIu64 " bytes.",
+		cli_say("Bundle %" PRIu64
+		        " for %s written to %s: %zu update%s (case chains, roster), %" PRIu64 " bytes.",
 		        rep.first_seq, rep.peer, out, rep.refs, rep.refs == 1 ? "" : "s", rep.bytes);
 	else
 		cli_say("Bundles %" PRIu64 "-%" PRIu64
-		        " for %s written to %s.1 ... %s.%zu: %zu chains, %" PRIu64
+		        " for %s written to %s.1 ... %s.%zu: %zu updates (case chains, roster), %" PRIu64
 		        " bytes in all. Send every piece; they can arrive in any order.",
 		        rep.first_seq, rep.first_seq + rep.parts - 1, rep.peer, out, out, rep.parts, rep.refs,
 		        rep.bytes);
@@ -361,8 +362,11 @@ static int sync_import(int argc, char **argv)
 				cli_say("%zu waiting bundle%s from the inbox applied too.", rep.inbox_applied,
 				        rep.inbox_applied == 1 ? "" : "s");
 			if (rep.inbox_refused)
-				fprintf(stderr, "caseway: %zu waiting bundle%s refused and moved to inbox/refused: %s\n",
-				        rep.inbox_refused, rep.inbox_refused == 1 ? " was" : "s were", rep.inbox_why);
+				fprintf(
+				    stderr,
+				    "caseway: %zu waiting bundle%s refused and moved to inbox/refused: %s\n",
+				    rep.inbox_refused, rep.inbox_refused == 1 ? " was" : "s were",
+				    rep.inbox_why);
 		} else if (npos > 1) {
 			/* Report and go on with the rest; the exit code is the worst. */
 			fprintf(stderr, "caseway: %s\n", cw_error_last());
@@ -515,11 +519,11 @@ static int status_peer(const cw_peer *p, void *ctx)
 		return 0;
 	}
 	printf("%s (%s, %s)\n", p->name, cw_role_name(p->role), p->device_id);
-	printf("  sent:          %s%s (last bundle %" PRIu64 ")\n", sent, "", p->sent_seq);
+	printf("  sent:          %s (last bundle %" PRIu64 ")\n", sent, p->sent_seq);
 	printf("  received:      %s (last bundle %" PRIu64 ")\n", recv, p->received_seq);
-	printf("  acknowledged:  %zu of %zu chains they should hold\n", total - pending, total);
-	printf("  to send:       %zu chain%s%s\n", pending, pending == 1 ? "" : "s",
-	       pending ? " (run `caseway sync export` or `sync push`)" : "");
+	printf("  confirmed:     %zu of the %zu updates they should hold\n", total - pending, total);
+	printf("  unconfirmed:   %zu (sent and not confirmed yet, or still to send)%s\n", pending,
+	       pending ? ": the next `caseway sync export` or `sync push` carries them" : "");
 	return 0;
 }
 

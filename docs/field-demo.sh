@@ -60,6 +60,44 @@ if cat "$W/ana/store.db" "$W"/ana/docs/*/* | strings | grep -q -e "Ana Lima" -e 
   echo "   plaintext found - this is a bug"; exit 1; fi
 echo "   'strings' finds no names in store.db ($(stat -c %s "$W/ana/store.db") bytes) or the documents"
 
+say "No link at the hospital: Ana's changes go to head office on a USB stick"
+mkdir -p "$W/usb" "$W/mail"
+"$CW" --home "$W/hub" -q whoami --cert -o "$W/hub-cert.txt"
+"$CW" --home "$W/ana" -q whoami --cert -o "$W/ana-cert-full.txt"
+run --home "$W/ana" peer add head-office --cert "$W/hub-cert.txt"
+run --home "$W/hub" peer add ana --cert "$W/ana-cert-full.txt"
+run --home "$W/ana" sync export --to head-office -o "$W/usb/tuesday.bundle"
+printf '$ git bundle list-heads tuesday.bundle   (stock git reads it)\n'
+git bundle list-heads "$W/usb/tuesday.bundle" | sed 's/^/   /'
+run --home "$W/hub" sync import "$W/usb/tuesday.bundle"
+run --home "$W/hub" case list
+
+say "A partner clinic joins; Ana shares the case with it, through head office"
+run --home "$W/clinic" init --name "Clinic Sisli (partner)" --role clinic
+"$CW" --home "$W/clinic" -q whoami --request -o "$W/clinic-request.txt"
+"$CW" --home "$W/hub" -q org enroll "$W/clinic-request.txt" --role clinic -o "$W/clinic-cert.txt"
+run --home "$W/clinic" org join "$W/clinic-cert.txt"
+"$CW" --home "$W/clinic" -q whoami --cert -o "$W/clinic-cert-full.txt"
+run --home "$W/hub" peer add clinic --cert "$W/clinic-cert-full.txt"
+run --home "$W/ana" peer add clinic --cert "$W/clinic-cert-full.txt"
+run --home "$W/clinic" peer add head-office --cert "$W/hub-cert.txt"
+run --home "$W/ana" share "$CASE" --with clinic
+run --home "$W/ana" sync export --to head-office -o "$W/usb/wednesday.bundle"
+run --home "$W/hub" sync import "$W/usb/wednesday.bundle"
+run --home "$W/hub" sync export --to clinic -o "$W/mail/for-clinic.bundle"
+run --home "$W/clinic" sync import "$W/mail/for-clinic.bundle"
+run --home "$W/clinic" cost add "$CASE" --charge 11800 EUR --label "surgery, final invoice"
+run --home "$W/clinic" sync export --to head-office -o "$W/mail/from-clinic.bundle"
+run --home "$W/hub" sync import "$W/mail/from-clinic.bundle"
+run --home "$W/hub" sync export --to ana -o "$W/usb/for-ana.bundle"
+run --home "$W/ana" sync import "$W/usb/for-ana.bundle"
+a=$("$CW" --home "$W/ana" --json case show "$CASE" | grep -o '"digest"[^,}]*')
+h=$("$CW" --home "$W/hub" --json case show "$CASE" | grep -o '"digest"[^,}]*')
+c=$("$CW" --home "$W/clinic" --json case show "$CASE" | grep -o '"digest"[^,}]*')
+if [ "$a" != "$h" ] || [ "$a" != "$c" ]; then echo "   the three copies differ - this is a bug"; exit 1; fi
+echo "   Ana, head office and the clinic hold the same case: $a"
+run --home "$W/hub" sync status
+
 say "A thief with the laptop but not the passphrase gets nothing"
 set +e
 CASEWAY_PASSPHRASE=guess "$CW" --home "$W/ana" whoami

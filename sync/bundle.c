@@ -495,7 +495,7 @@ int cw_bundle_write(uint64_t *bytes_out, const char *repo_path, const char *out_
 	else
 		*slash = '\0';
 	if ((sink.fd = mkstemp(tmp)) < 0) {
-		error = cw_error_os("could not create the bundle file");
+		error = cw_error(CW_ERROR, "could not create the bundle file %s: %s", out_path, strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto done;

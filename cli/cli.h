@@ -86,6 +86,19 @@ int cmd_resolve(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_peer(int argc, char **argv);
 int cmd_share(int argc, char **argv);
+int cmd_unshare(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_handoff(int argc, char **argv);
+/* Take a follow-up doctor's reply in (sync import): prints, or adds to arr. */
+int cli_handoff_import(cw_home *h, const char *path, cJSON *arr);
+int cmd_erase(int argc, char **argv);
+
+/* Erased cases (cli/cmd_erase.c): *shown = 1 when case_id was erased and
+ * that was printed (case show); the erasures for `log` (filters may be
+ * NULL/0), printed or added to arr (when not NULL). */
+int cli_show_erased(int *shown, cw_home *h, const unsigned char case_id[16]);
+int cli_log_erasures(cw_home *h, const unsigned char *case_id, const char *author, long long since,
+                     cJSON *arr);
 
 #endif

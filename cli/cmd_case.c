@@ -422,6 +422,9 @@ static const struct {
 	[CW_KIND_NOTE] = { "NOTES AND CONTACT LOG", { "channel", "text" } },
 	[CW_KIND_TASK] = { "TASKS", { "text", "due", "owner", "done" } },
 	[CW_KIND_MEMBER] = { "SHARED WITH", { "name", "role", "device" } },
+	[CW_KIND_HANDOFF] = { "HANDED TO THE FOLLOW-UP DOCTOR",
+	                      { "doctor_name", "doctor", "sent", "document_count" } },
+	[CW_KIND_DOCTOR_NOTE] = { "FROM THE FOLLOW-UP DOCTOR", { "text", "doctor", "written" } },
 };
 
 static void show_entity_line(const cw_view_entity *e)
@@ -539,7 +542,7 @@ static int case_show(int argc, char **argv)
 	size_t npos;
 	opened o;
 	cw_case_view *v = NULL;
-	int error;
+	int error, erased = 0;
 
 	memset(&o, 0, sizeof(o));
 	if ((error = cli_parse(argc, argv, NULL, 0, pos, 1, &npos)) < 0)
@@ -548,7 +551,8 @@ static int case_show(int argc, char **argv)
 		error = cw_error(CW_EINVALID, "usage: caseway case show CASE");
 		goto done;
 	}
-	if ((error = open_case(&o, pos[0])) < 0 || (error = cw_case_load(&v, o.st, o.case_id)) < 0)
+	if ((error = open_case(&o, pos[0])) < 0 || (error = cli_show_erased(&erased, o.h, o.case_id)) < 0 ||
+	    erased || (error = cw_case_load(&v, o.st, o.case_id)) < 0)
 		goto done;
 	if (cli_g.json)
 		show_json(v);
@@ -794,6 +798,7 @@ int cmd_doc(int argc, char **argv)
 		uint8_t entity[CW_ID_BYTES], kind;
 		cw_case_view *v = NULL;
 		const char *addr = NULL, *out;
+		uint32_t newest = 1, gen;
 		size_t i;
 
 		if ((error = cli_parse(argc - 1, argv + 1, get_opts, NOPTS(get_opts), pos, 2, &npos)) < 0)
@@ -806,7 +811,7 @@ int cmd_doc(int argc, char **argv)
 		if ((error = open_case(&o, pos[0])) < 0 ||
 		    (error = cw_case_find_item(entity, &kind, o.st, o.case_id, CW_KIND_DOCUMENT, pos[1])) <
 		        0 ||
-		    (error = cw_case_key(&key, o.st, o.case_id)) < 0 ||
+		    (error = cw_case_key_at(&key, &newest, o.st, o.case_id, 0)) < 0 ||
 		    (error = cw_case_load(&v, o.st, o.case_id)) < 0)
 			goto done;
 		for (i = 0; i < v->nentities; i++)
@@ -814,7 +819,21 @@ int cmd_doc(int argc, char **argv)
 				addr = cw_view_get(&v->entities[i], "address");
 		snprintf(address, sizeof(address), "%s", addr ? addr : "");
 		cw_case_view_free(v);
-		if ((error = cw_docs_get(cw_home_dir(o.h), key, address, out, UINT64_MAX)) < 0)
+		/* a document is sealed under the key generation of the day it was
+		 * added: newest first, back to the first */
+		for (gen = newest;;) {
+			error = cw_docs_get(cw_home_dir(o.h), key, address, out, UINT64_MAX);
+			if (error != CW_EVERIFY || gen <= 1)
+				break;
+			cw_secret_free(key);
+			key = NULL;
+			if (cw_case_key_below(&key, &gen, o.st, o.case_id, gen) < 0) {
+				error = cw_error(CW_EVERIFY,
+				                 "the document does not open with any key of the case");
+				break;
+			}
+		}
+		if (error < 0)
 			goto done;
 		cli_say("Wrote %s.", out);
 		goto done;
@@ -1167,6 +1186,37 @@ static int log_one(const cw_op *op, const char *flagged, void *ctx)
 	return CW_OK;
 }
 
+/* The revocations of the roster, as log lines: when, which device, how many
+ * of its chains the agency accepts (filtered like the ops). */
+static void log_revocations(log_ctx *c, const uint8_t *case_id, const char *author_hex, int64_t since)
+{
+	size_t i;
+
+	for (i = 0; c->roster && i < cw_roster_revocation_count(c->roster); i++) {
+		const cw_revocation *rev = cw_roster_revocation_at(c->roster, i);
+		char when[32];
+
+		if ((author_hex && strcmp(author_hex, rev->device_id) != 0) || rev->revoked_at < since ||
+		    (case_id && cw_revocation_chain(rev, case_id) == NULL))
+			continue;
+		cli_time(when, rev->revoked_at);
+		if (c->arr) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "at", when);
+			cJSON_AddStringToObject(o, "action", "revoked");
+			cJSON_AddStringToObject(o, "device", rev->device_id);
+			cJSON_AddStringToObject(o, "device_name", author_name(c, rev->device_id));
+			cJSON_AddNumberToObject(o, "chains_accepted", (double)rev->nchains);
+			cJSON_AddItemToArray(c->arr, o);
+			continue;
+		}
+		printf("%s  %-8s  %s %-12.12s revoked by the agency; %zu of its case chains accepted, "
+		       "nothing later\n",
+		       when, "--------", rev->device_id, author_name(c, rev->device_id), rev->nchains);
+	}
+}
+
 int cmd_log(int argc, char **argv)
 {
 	cli_opt opts[] = { { "--author", 1, NULL }, { "--since", 1, NULL } };
@@ -1199,8 +1249,10 @@ int cmd_log(int argc, char **argv)
 		cw_error_clear();
 	c.arr = cli_g.json ? cJSON_CreateArray() : NULL;
 	if ((error = cw_oplog_each(o.st, npos ? o.case_id : NULL, author_text ? author : NULL,
-	                           (uint64_t)since * 1000, log_one, &c)) < 0)
+	                           (uint64_t)since * 1000, log_one, &c)) < 0 ||
+	    (error = cli_log_erasures(o.h, npos ? o.case_id : NULL, author_text, since, c.arr)) < 0)
 		goto done;
+	log_revocations(&c, npos ? o.case_id : NULL, author_text, since);
 	if (c.arr) {
 		cli_json_print(c.arr);
 		c.arr = NULL;

@@ -208,7 +208,7 @@ int cmd_verify(int argc, char **argv)
 	cw_home *h = NULL;
 	cw_store_report rep;
 	cw_oplog_report ops = { 0, 0, 0 };
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	cw_cert cert;
 	uint64_t rosters = 0;
 	size_t log_commits = 0;

@@ -1,6 +1,7 @@
 /* cli/cmd_org.c - org create, enroll, join, roster. */
 #include "cli.h"
 #include "crypto/armor.h"
+#include "node/case.h"
 #include "node/org.h"
 #include "sync/log.h"
 #include "util/error.h"
@@ -171,12 +172,19 @@ static int org_roster(int argc, char **argv)
 			const cw_cert *c = cw_roster_cert(r, i);
 			cJSON *d = cJSON_CreateObject();
 
+			const cw_revocation *rev = cw_roster_revocation(r, c->sign_pk);
+
 			cli_time(when, c->issued_at);
 			cJSON_AddStringToObject(d, "id", c->device_id);
 			cJSON_AddStringToObject(d, "name", c->name);
 			cJSON_AddStringToObject(d, "role", cw_role_name(c->role));
-			cJSON_AddStringToObject(d, "status", "active");
+			cJSON_AddStringToObject(d, "status", rev ? "revoked" : "active");
 			cJSON_AddStringToObject(d, "enrolled_at", when);
+			if (rev) {
+				cli_time(when, rev->revoked_at);
+				cJSON_AddStringToObject(d, "revoked_at", when);
+				cJSON_AddNumberToObject(d, "chains_accepted", (double)rev->nchains);
+			}
 			cJSON_AddItemToArray(arr, d);
 		}
 		cli_json_print(doc);
@@ -188,9 +196,16 @@ static int org_roster(int argc, char **argv)
 	for (i = 0; i < cw_roster_count(r); i++) {
 		const cw_cert *c = cw_roster_cert(r, i);
 
+		const cw_revocation *rev = cw_roster_revocation(r, c->sign_pk);
+
 		cli_time(when, c->issued_at);
-		printf("%-16s  %-11s  %-8s  %-20s  %s\n", c->device_id, cw_role_name(c->role), "active", when,
-		       c->name);
+		printf("%-16s  %-11s  %-8s  %-20s  %s", c->device_id, cw_role_name(c->role),
+		       rev ? "revoked" : "active", when, c->name);
+		if (rev) {
+			cli_time(when, rev->revoked_at);
+			printf(" (revoked %s)", when);
+		}
+		printf("\n");
 	}
 done:
 	cw_roster_free(r);
@@ -204,7 +219,7 @@ static int org_allowed_signers(int argc, char **argv)
 	const char *pos[1], *out;
 	size_t npos;
 	cw_home *h = NULL;
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	cw_buf text = CW_BUF_INIT;
 	int error;
 
@@ -236,6 +251,130 @@ done:
 	return error;
 }
 
+typedef struct {
+	cw_revoked_chain *v;
+	size_t n, alloc;
+} chain_list;
+
+static int collect_chain(const uint8_t case_id[CW_ID_BYTES], const char *commit_hex, uint64_t last_seq,
+                         void *p)
+{
+	chain_list *l = p;
+
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? 2 * l->alloc : 16;
+		cw_revoked_chain *g = realloc(l->v, na * sizeof(*g));
+
+		if (g == NULL)
+			return cw_error_nomem();
+		l->v = g;
+		l->alloc = na;
+	}
+	memcpy(l->v[l->n].case_id, case_id, CW_ID_BYTES);
+	l->v[l->n].seq = last_seq;
+	if (cw_hex_decode(l->v[l->n].commit, CW_REVOKED_COMMIT_BYTES, commit_hex) < 0)
+		return cw_error(CW_EINVALID, "the git log holds a malformed commit id");
+	l->n++;
+	return CW_OK;
+}
+
+typedef struct {
+	cw_store *st;
+	const cw_keys *me;
+	size_t rotated;
+} rotate_all;
+
+static int rotate_one(const uint8_t case_id[CW_ID_BYTES], void *p)
+{
+	rotate_all *r = p;
+	cw_secret *key = NULL;
+	int error = cw_case_key(&key, r->st, case_id);
+
+	cw_secret_free(key);
+	if (error == CW_ENOTFOUND) { /* not readable here: nothing to rotate */
+		cw_error_clear();
+		return CW_OK;
+	}
+	if (error < 0 || (error = cw_case_rotate(NULL, r->st, r->me, case_id)) < 0)
+		return error;
+	r->rotated++;
+	return CW_OK;
+}
+
+static int org_revoke(int argc, char **argv)
+{
+	cli_opt opts[] = { { "--org-key", 1, NULL } };
+	const char *pos[1];
+	size_t npos, i;
+	cw_home *h = NULL;
+	cw_keys *org = NULL;
+	cw_log *log = NULL;
+	cw_roster *r = NULL;
+	chain_list chains = { NULL, 0, 0 };
+	rotate_all rot;
+	cw_revocation rev;
+	const cw_cert *c;
+	uint8_t author[CW_AUTHOR_BYTES];
+	long idx;
+	int error;
+
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
+		goto done;
+	if (npos != 1) {
+		error = cw_error(CW_EINVALID, "usage: caseway org revoke DEVICE [--org-key FILE]");
+		goto done;
+	}
+	if ((error = cli_open_home(&h)) < 0 ||
+	    (error = cw_org_unlock(&org, h, cli_opt_value(opts, NOPTS(opts), "--org-key"),
+	                           (const char *)cw_secret_data(cli_last_passphrase()),
+	                           cw_secret_len(cli_last_passphrase()))) < 0 ||
+	    (error = cw_org_roster(&r, h)) < 0)
+		goto done;
+	if ((idx = cw_org_find_device(r, pos[0])) < 0) {
+		error = cw_error(CW_ENOTFOUND,
+		                 "no device '%.40s' in the agency's roster (see `caseway org roster`)",
+		                 pos[0]);
+		goto done;
+	}
+	c = cw_roster_cert(r, (size_t)idx);
+	/* what the agency accepts: the device's chains as this node holds them */
+	if ((error = cw_author_from_hex(author, c->device_id)) < 0 ||
+	    (error = cw_log_open(&log, cw_home_dir(h))) < 0 ||
+	    (error = cw_log_chains_of(log, author, collect_chain, &chains)) < 0 ||
+	    (error = cw_org_revoke(&rev, h, org, c->device_id, chains.v, chains.n)) < 0)
+		goto done;
+	/* new keys for every case it could read: its own and those shared with it */
+	rot = (rotate_all){ cw_home_store(h), cw_home_keys(h), 0 };
+	for (i = 0; i < chains.n; i++)
+		if ((error = rotate_one(chains.v[i].case_id, &rot)) < 0)
+			goto done;
+	if ((error = cw_case_with_member(cw_home_store(h), c->device_id, rotate_one, &rot)) < 0 ||
+	    (error = cw_log_roster_publish(log, h)) < 0)
+		goto done;
+	if (cli_g.json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "device", c->device_id);
+		cJSON_AddStringToObject(doc, "name", c->name);
+		cJSON_AddNumberToObject(doc, "chains_accepted", (double)chains.n);
+		cJSON_AddNumberToObject(doc, "cases_rekeyed", (double)rot.rotated);
+		cli_json_print(doc);
+		goto done;
+	}
+	cli_say("Revoked %s (device %s, %s). The agency keeps what this node holds from it (%zu case "
+	        "chain%s) and refuses anything later. New keys for %zu case%s. Sync to spread the "
+	        "revocation.",
+	        c->name, c->device_id, cw_role_name(c->role), chains.n, chains.n == 1 ? "" : "s", rot.rotated,
+	        rot.rotated == 1 ? "" : "s");
+done:
+	free(chains.v);
+	cw_log_free(log);
+	cw_roster_free(r);
+	cw_keys_free(org);
+	cw_home_free(h);
+	return error;
+}
+
 int cmd_org(int argc, char **argv)
 {
 	if (argc < 1)
@@ -248,6 +387,8 @@ int cmd_org(int argc, char **argv)
 		return org_join(argc - 1, argv + 1);
 	if (strcmp(argv[0], "roster") == 0)
 		return org_roster(argc - 1, argv + 1);
+	if (strcmp(argv[0], "revoke") == 0)
+		return org_revoke(argc - 1, argv + 1);
 	if (strcmp(argv[0], "allowed-signers") == 0)
 		return org_allowed_signers(argc - 1, argv + 1);
 	return cw_error(CW_EINVALID,

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "crypto/armor.h"
 #include "node/case.h"
+#include "node/handoff.h"
 #include "node/org.h"
 #include "node/peer.h"
 #include "sync/exchange.h"
@@ -188,26 +189,36 @@ int cmd_peer(int argc, char **argv)
 
 /* ---- sharing ---------------------------------------------------------------------- */
 
-int cmd_share(int argc, char **argv)
+/* share / unshare: parse "CASE --with PEER", open the node, find both. */
+static int case_and_peer(cw_home **h, uint8_t case_id[CW_ID_BYTES], cw_peer *p, int argc, char **argv,
+                         const char *verb)
 {
 	cli_opt opts[] = { { "--with", 1, NULL } };
 	const char *pos[1], *with;
 	size_t npos;
+	int error;
+
+	*h = NULL;
+	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
+		return error;
+	if (npos != 1 || (with = cli_opt_value(opts, NOPTS(opts), "--with")) == NULL)
+		return cw_error(CW_EINVALID, "usage: caseway %s CASE --with PEER", verb);
+	if ((error = cli_open_home(h)) < 0 ||
+	    (error = cw_case_find(case_id, cw_home_store(*h), pos[0])) < 0 ||
+	    (error = cw_peer_find(p, cw_home_store(*h), with)) < 0)
+		return error;
+	return CW_OK;
+}
+
+int cmd_share(int argc, char **argv)
+{
 	cw_home *h = NULL;
 	cw_peer p;
 	uint8_t case_id[CW_ID_BYTES];
 	char hex[2 * CW_ID_BYTES + 1];
 	int added = 0, error;
 
-	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
-		goto done;
-	if (npos != 1 || (with = cli_opt_value(opts, NOPTS(opts), "--with")) == NULL) {
-		error = cw_error(CW_EINVALID, "usage: caseway share CASE --with PEER");
-		goto done;
-	}
-	if ((error = cli_open_home(&h)) < 0 ||
-	    (error = cw_case_find(case_id, cw_home_store(h), pos[0])) < 0 ||
-	    (error = cw_peer_find(&p, cw_home_store(h), with)) < 0 ||
+	if ((error = case_and_peer(&h, case_id, &p, argc, argv, "share")) < 0 ||
 	    (error = cw_case_share(&added, cw_home_store(h), cw_home_keys(h), case_id, p.device_id, p.name,
 	                           cw_role_name(p.role))) < 0)
 		goto done;
@@ -224,6 +235,35 @@ int cmd_share(int argc, char **argv)
 		cli_say("Case %.8s is now shared with %s; they get it with the next sync.", hex, p.name);
 	else
 		cli_say("Case %.8s was already shared with %s.", hex, p.name);
+done:
+	cw_home_free(h);
+	return error;
+}
+
+int cmd_unshare(int argc, char **argv)
+{
+	cw_home *h = NULL;
+	cw_peer p;
+	uint8_t case_id[CW_ID_BYTES];
+	uint32_t gen = 0;
+	char hex[2 * CW_ID_BYTES + 1];
+	int error;
+
+	if ((error = case_and_peer(&h, case_id, &p, argc, argv, "unshare")) < 0 ||
+	    (error = cw_case_unshare(&gen, cw_home_store(h), cw_home_keys(h), case_id, p.device_id)) < 0)
+		goto done;
+	cw_id_hex(hex, case_id);
+	if (cli_g.json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "case", hex);
+		cJSON_AddStringToObject(doc, "peer", p.name);
+		cJSON_AddNumberToObject(doc, "key_generation", gen);
+		cli_json_print(doc);
+	}
+	cli_say("Case %.8s is no longer shared with %s. A new case key protects what is written from now "
+	        "on; %s keeps what it already received.",
+	        hex, p.name, p.name);
 done:
 	cw_home_free(h);
 	return error;
@@ -301,6 +341,17 @@ done:
 	return error;
 }
 
+/* Erasures a sync brought, in plain words. */
+static void print_erasures(size_t erased, size_t ignored)
+{
+	if (erased)
+		cli_say("%zu case%s erased on request of head office or %s creator (right to be "
+		        "forgotten).",
+		        erased, erased == 1 ? "" : "s", erased == 1 ? "its" : "their");
+	if (ignored)
+		cli_say("%zu chain%s of erased cases left out (not taken).", ignored,
+		        ignored == 1 ? "" : "s");
+}
 static int sync_import(int argc, char **argv)
 {
 	const char *pos[256];
@@ -328,6 +379,16 @@ static int sync_import(int argc, char **argv)
 		const char *who;
 		char why[1024] = "";
 
+		if (cw_handoff_sniff(pos[i]) > 0) { /* a follow-up doctor's reply (cli/cmd_handoff.c) */
+			error = cli_handoff_import(h, pos[i], arr);
+			if (error < 0 && npos > 1)
+				fprintf(stderr, "caseway: %s\n", cw_error_last());
+			if (error < 0 && (worst == CW_OK || error == CW_EVERIFY))
+				worst = error;
+			if (error < 0 && npos == 1)
+				goto done;
+			continue;
+		}
 		error = cw_sync_import(&rep, h, pos[i], progress, &ps);
 		progress_end(&ps);
 		if (error < 0)
@@ -351,6 +412,8 @@ static int sync_import(int argc, char **argv)
 			cJSON_AddNumberToObject(d, "inbox_applied", (double)rep.inbox_applied);
 			cJSON_AddNumberToObject(d, "inbox_waiting", (double)rep.inbox_left);
 			cJSON_AddNumberToObject(d, "inbox_refused", (double)rep.inbox_refused);
+			cJSON_AddNumberToObject(d, "cases_erased", (double)rep.erased);
+			cJSON_AddNumberToObject(d, "erased_chains_ignored", (double)rep.left_out);
 			cJSON_AddItemToArray(arr, d);
 		}
 		if (error == CW_OK) {
@@ -358,6 +421,7 @@ static int sync_import(int argc, char **argv)
 			    "%s: bundle %" PRIu64 " from %s%s: %zu new change%s%s.", pos[i], rep.seq, who,
 			    rep.again ? " (already imported before)" : "", rep.ops, rep.ops == 1 ? "" : "s",
 			    rep.waiting_ops ? "; some changes wait for others' changes not here yet" : "");
+			print_erasures(rep.erased, rep.left_out);
 			if (rep.inbox_applied)
 				cli_say("%zu waiting bundle%s from the inbox applied too.", rep.inbox_applied,
 				        rep.inbox_applied == 1 ? "" : "s");
@@ -472,12 +536,24 @@ static int sync_remote(int argc, char **argv, int pull, int push)
 		cJSON_AddNumberToObject(doc, "ops_received", (double)rep.ops);
 		cJSON_AddNumberToObject(doc, "refs_sent", (double)rep.pushed_refs);
 		cJSON_AddNumberToObject(doc, "retries", (double)rep.retries);
+		cJSON_AddNumberToObject(doc, "cases_erased", (double)rep.erased);
+		cJSON_AddNumberToObject(doc, "erased_chains_ignored", (double)rep.left_out);
+		cJSON_AddNumberToObject(doc, "hub_erased_chains_dropped", (double)rep.hub_dropped);
+		cJSON_AddNumberToObject(doc, "hub_erased_chains_kept", (double)rep.hub_kept);
 		cli_json_print(doc);
 	}
 	cli_say("%s: %zu new change%s received%s%s.", url, rep.ops, rep.ops == 1 ? "" : "s",
 	        push ? ", chains sent: " : "", push ? (rep.pushed_refs ? "yes" : "none needed") : "");
 	if (rep.waiting_ops)
 		cli_say("Some changes wait for others' changes that are not here yet.");
+	print_erasures(rep.erased, rep.left_out);
+	if (rep.hub_dropped)
+		cli_say("The hub dropped %zu chain%s of erased cases.", rep.hub_dropped,
+		        rep.hub_dropped == 1 ? "" : "s");
+	if (rep.hub_kept)
+		cli_say("The hub refused to drop %zu chain%s of erased cases: ask its administrator to "
+		        "allow deleting refs/cw/case/ refs of erased cases.",
+		        rep.hub_kept, rep.hub_kept == 1 ? "" : "s");
 done:
 	cw_home_free(h);
 	return error;

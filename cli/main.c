@@ -83,13 +83,21 @@ static const command commands[] = {
 	  "caseway conflicts [CASE]\n"
 	  "  Fields two people changed at the same time; every value is kept." },
 	{ "resolve", cmd_resolve, "caseway resolve CONFLICT --take VALUE" },
+	{ "erase", cmd_erase,
+	  "caseway erase CASE [--yes]\n"
+	  "  Erase a case for good (right to be forgotten): its keys, changes and documents\n"
+	  "  leave this node, and a signed erasure makes every node that syncs do the same.\n"
+	  "  Only head office (a hub) or the coordinator who created the case may erase it." },
 	{ "org", cmd_org,
 	  "caseway org create --name NAME [--kdf-memory MiB] [--kdf-passes N]\n"
 	  "caseway org enroll REQUEST --role ROLE [-o CERT] [--org-key FILE]\n"
 	  "caseway org join CERT\n"
+	  "caseway org revoke DEVICE [--org-key FILE]\n"
 	  "caseway org roster\n"
 	  "caseway org allowed-signers [-o FILE]\n"
 	  "  The agency: its key (on the head-office node), device certificates, the roster;\n"
+	  "  revoke cuts a lost or retired device off: what this node holds from it stays\n"
+	  "  accepted, anything later is refused everywhere, and the keys of its cases rotate;\n"
 	  "  allowed-signers writes the file stock `git verify-commit` needs to check caseway's\n"
 	  "  signatures (git -c gpg.ssh.allowedSignersFile=FILE verify-commit ...)." },
 	{ "peer", cmd_peer,
@@ -100,6 +108,10 @@ static const command commands[] = {
 	{ "share", cmd_share,
 	  "caseway share CASE --with PEER\n"
 	  "  Let PEER read and change the case: its key goes to them with the next sync." },
+	{ "unshare", cmd_unshare,
+	  "caseway unshare CASE --with PEER\n"
+	  "  Stop sharing the case with PEER: a new case key protects what is written from now\n"
+	  "  on and goes only to the remaining members. PEER keeps what it already received." },
 	{ "sync", cmd_sync,
 	  "caseway sync export --to PEER -o FILE [--max-bytes N]\n"
 	  "caseway sync import FILE...\n"
@@ -108,6 +120,19 @@ static const command commands[] = {
 	  "  Exchange signed changes: as bundle files (USB stick, e-mail) or with a git remote\n"
 	  "  (REMOTE: a peer's name, a path or a URL; default: the hub). A bundle whose earlier\n"
 	  "  pieces are missing waits in the inbox (exit 5) and goes in when they arrive." },
+	{ "keygen", cmd_keygen,
+	  "caseway keygen -o NAME [--kdf-memory MiB] [--kdf-passes N]\n"
+	  "  A follow-up doctor's key pair, without a node: NAME.key (private, sealed under a\n"
+	  "  passphrase) and NAME.pub (one line to give the agency), and its fingerprint." },
+	{ "handoff", cmd_handoff,
+	  "caseway handoff create CASE --to DOCTOR.pub -o FILE [--contact TEXT] [--doc DOC]... [--no-docs]\n"
+	  "caseway handoff open FILE --key DOCTOR.key --out DIR [--org FINGERPRINT] [--roster AGENCY.cert]\n"
+	  "caseway handoff reply FILE [--note TEXT]... [--file F]... --key DOCTOR.key -o REPLY\n"
+	  "  Hand a case to the follow-up doctor at home: one file signed by this device and\n"
+	  "  sealed to the doctor, holding summary.html, ips.json (HL7 FHIR IPS) and the\n"
+	  "  documents (by default all but passport copies and invoices). The doctor opens it\n"
+	  "  without a node and can reply with notes and files; the agency takes the reply in\n"
+	  "  with `caseway sync import REPLY`." },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -14,7 +14,11 @@ static const uint8_t magic_roster[4] = { 'C', 'W', 'R', 'S' };
 static const uint8_t magic_package[4] = { 'C', 'W', 'E', 'P' };
 
 #define ENTRY_CERT 1
+#define ENTRY_REVOCATION 2
 #define CERT_MIN_BYTES (4 + 1 + 1 + 8 + 8 + 3 * CW_PK_BYTES + 2 + 1 + CW_SIG_BYTES)
+#define REVOCATION_MIN_BYTES (CW_PK_BYTES + 8 + 4)
+#define REVOKED_CHAIN_BYTES (CW_REVOKED_CASE_BYTES + 8 + CW_REVOKED_COMMIT_BYTES)
+#define ENTRY_MIN_BYTES (5 + REVOCATION_MIN_BYTES)
 
 struct cw_roster {
 	uint64_t seq;
@@ -27,6 +31,10 @@ struct cw_roster {
 	cw_cert *certs;
 	const uint8_t **cert_bytes; /* into bytes */
 	size_t *cert_len;
+	size_t nrevs;
+	cw_revocation *revs;
+	const uint8_t **rev_bytes; /* into bytes */
+	size_t *rev_len;
 	uint8_t *bytes; /* a copy of the whole roster */
 	size_t len;
 };
@@ -244,11 +252,18 @@ int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len)
 
 void cw_roster_free(cw_roster *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
+	for (i = 0; i < r->nrevs; i++)
+		free(r->revs[i].chains);
 	free(r->certs);
 	free(r->cert_bytes);
 	free(r->cert_len);
+	free(r->revs);
+	free(r->rev_bytes);
+	free(r->rev_len);
 	free(r->bytes);
 	free(r);
 }
@@ -298,6 +313,66 @@ static int all_zero(const uint8_t *p, size_t len)
 	return acc == 0;
 }
 
+/* Revocation entry: sign_pk[32] | i64 revoked_at | u32 n
+ * | n x ( case[16] | u64 seq | commit[20] ), cases strictly ascending. */
+static int parse_revocation(cw_revocation *out, const uint8_t *e, size_t len)
+{
+	cw_reader rd;
+	uint64_t at;
+	uint32_t n, i;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	cw_reader_init(&rd, e, len);
+	if ((error = cw_reader_copy(&rd, out->sign_pk, CW_PK_BYTES, "revocation")) < 0 ||
+	    (error = cw_reader_u64(&rd, &at, "revocation")) < 0 ||
+	    (error = cw_reader_u32(&rd, &n, "revocation")) < 0)
+		return error;
+	if (n != rd.left / REVOKED_CHAIN_BYTES || rd.left % REVOKED_CHAIN_BYTES != 0)
+		return cw_error(CW_EINVALID, "a revocation's list of chains does not match its length");
+	out->revoked_at = (int64_t)at;
+	cw_keys_id_of(out->device_id, out->sign_pk);
+	if (n && (out->chains = calloc(n, sizeof(*out->chains))) == NULL)
+		return cw_error_nomem();
+	for (i = 0; i < n; i++) {
+		cw_revoked_chain *c = &out->chains[i];
+
+		if ((error = cw_reader_copy(&rd, c->case_id, CW_REVOKED_CASE_BYTES, "revocation")) < 0 ||
+		    (error = cw_reader_u64(&rd, &c->seq, "revocation")) < 0 ||
+		    (error = cw_reader_copy(&rd, c->commit, CW_REVOKED_COMMIT_BYTES, "revocation")) < 0)
+			break;
+		if (c->seq == 0 ||
+		    (i > 0 && memcmp(out->chains[i - 1].case_id, c->case_id, CW_REVOKED_CASE_BYTES) >= 0)) {
+			error = cw_error(CW_EINVALID, "a revocation lists its chains out of order");
+			break;
+		}
+		out->nchains = i + 1;
+	}
+	if (error < 0) {
+		free(out->chains);
+		out->chains = NULL;
+		out->nchains = 0;
+	}
+	return error;
+}
+
+/* Every revocation names a device the roster certifies, each at most once. */
+static int check_revocations(const cw_roster *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nrevs; i++) {
+		if (cw_roster_find(r, r->revs[i].sign_pk) < 0)
+			return cw_error(CW_EINVALID, "the roster revokes device %s, which it does not list",
+			                r->revs[i].device_id);
+		for (j = 0; j < i; j++)
+			if (memcmp(r->revs[j].sign_pk, r->revs[i].sign_pk, CW_PK_BYTES) == 0)
+				return cw_error(CW_EINVALID, "the roster revokes device %s twice",
+				                r->revs[i].device_id);
+	}
+	return CW_OK;
+}
+
 int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 {
 	cw_roster *r = NULL;
@@ -339,7 +414,7 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		goto done;
 	}
 	/* every entry takes at least 5 + CERT_MIN_BYTES: check before allocating */
-	if (count > CW_ROSTER_MAX_ENTRIES || count > rd.left / (5 + CERT_MIN_BYTES)) {
+	if (count > CW_ROSTER_MAX_ENTRIES || count > rd.left / ENTRY_MIN_BYTES) {
 		error = cw_error(CW_EINVALID, "the roster claims more entries than it holds");
 		goto done;
 	}
@@ -355,7 +430,7 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		    (error = cw_reader_u32(&rd, &elen, "roster")) < 0 ||
 		    (error = cw_reader_get(&rd, &e, elen, "roster")) < 0)
 			goto done;
-		if (type != ENTRY_CERT) {
+		if (type != ENTRY_CERT && type != ENTRY_REVOCATION) {
 			error = cw_error(CW_EINVALID, "roster entry %u has an unknown type %u", i + 1,
 			                 (unsigned)type);
 			goto done;
@@ -369,7 +444,10 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 	}
 	if (count && ((r->certs = calloc(count, sizeof(*r->certs))) == NULL ||
 	              (r->cert_bytes = calloc(count, sizeof(*r->cert_bytes))) == NULL ||
-	              (r->cert_len = calloc(count, sizeof(*r->cert_len))) == NULL)) {
+	              (r->cert_len = calloc(count, sizeof(*r->cert_len))) == NULL ||
+	              (r->revs = calloc(count, sizeof(*r->revs))) == NULL ||
+	              (r->rev_bytes = calloc(count, sizeof(*r->rev_bytes))) == NULL ||
+	              (r->rev_len = calloc(count, sizeof(*r->rev_len))) == NULL)) {
 		error = cw_error_nomem();
 		goto done;
 	}
@@ -383,21 +461,29 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len)
 		    (error = cw_reader_u32(&entries, &elen, "roster")) < 0 ||
 		    (error = cw_reader_get(&entries, &e, elen, "roster")) < 0)
 			goto done;
-		if ((error = cw_cert_parse(&r->certs[i], e, elen)) < 0) {
+		if (type == ENTRY_REVOCATION) {
+			if ((error = parse_revocation(&r->revs[r->nrevs], e, elen)) < 0) {
+				error = cw_error(error, "roster entry %u: %s", i + 1, cw_error_last());
+				goto done;
+			}
+			r->rev_bytes[r->nrevs] = e;
+			r->rev_len[r->nrevs++] = elen;
+			continue;
+		}
+		if ((error = cw_cert_parse(&r->certs[r->count], e, elen)) < 0) {
 			error = cw_error(error, "roster entry %u: %s", i + 1, cw_error_last());
 			goto done;
 		}
-		if (!cw_secret_equal(r->certs[i].org_pk, r->org_pk, CW_PK_BYTES)) {
+		if (!cw_secret_equal(r->certs[r->count].org_pk, r->org_pk, CW_PK_BYTES)) {
 			error = cw_error(CW_EVERIFY,
 			                 "roster entry %u (%s) is not signed by the roster's agency key",
-			                 i + 1, r->certs[i].name);
+			                 i + 1, r->certs[r->count].name);
 			goto done;
 		}
-		r->cert_bytes[i] = e;
-		r->cert_len[i] = elen;
-		r->count = i + 1;
+		r->cert_bytes[r->count] = e;
+		r->cert_len[r->count++] = elen;
 	}
-	if ((error = check_unique(r->certs, r->count)) < 0)
+	if ((error = check_unique(r->certs, r->count)) < 0 || (error = check_revocations(r)) < 0)
 		goto done;
 	cw_keys_hash(r->hash, r->bytes, len);
 	*out = r;
@@ -408,15 +494,16 @@ done:
 }
 
 int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const cw_roster *prev,
-                    const cw_buf *certs, size_t ncerts, int64_t now)
+                    const cw_buf *certs, size_t ncerts, const cw_buf *revs, size_t nrevs, int64_t now)
 {
+	cw_roster *check = NULL;
 	uint8_t zero[CW_HASH_BYTES];
 	cw_cert *parsed = NULL;
 	size_t start = out->len, i;
 	int error;
 
 	memset(zero, 0, sizeof(zero));
-	if (ncerts > CW_ROSTER_MAX_ENTRIES) {
+	if (ncerts + nrevs > CW_ROSTER_MAX_ENTRIES) {
 		error = cw_error(CW_EINVALID, "too many devices for one roster (at most %d)",
 		                 CW_ROSTER_MAX_ENTRIES);
 		goto done;
@@ -448,21 +535,31 @@ int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const
 	    (error = cw_buf_put_u64(out, (uint64_t)now)) < 0 ||
 	    (error = cw_buf_put(out, cw_keys_sign_pk(org), CW_PK_BYTES)) < 0 ||
 	    (error = cw_buf_put(out, prev ? prev->hash : zero, CW_HASH_BYTES)) < 0 ||
-	    (error = put_name(out, org_name)) < 0 || (error = cw_buf_put_u32(out, (uint32_t)ncerts)) < 0)
+	    (error = put_name(out, org_name)) < 0 ||
+	    (error = cw_buf_put_u32(out, (uint32_t)(ncerts + nrevs))) < 0)
 		goto done;
-	for (i = 0; i < ncerts; i++)
-		if ((error = cw_buf_put_u8(out, ENTRY_CERT)) < 0 ||
-		    (error = cw_buf_put_u32(out, (uint32_t)certs[i].len)) < 0 ||
-		    (error = cw_buf_put(out, certs[i].data, certs[i].len)) < 0)
+	for (i = 0; i < ncerts + nrevs; i++) {
+		const cw_buf *e = i < ncerts ? &certs[i] : &revs[i - ncerts];
+
+		if ((error = cw_buf_put_u8(out, i < ncerts ? ENTRY_CERT : ENTRY_REVOCATION)) < 0 ||
+		    (error = cw_buf_put_u32(out, (uint32_t)e->len)) < 0 ||
+		    (error = cw_buf_put(out, e->data, e->len)) < 0)
 			goto done;
+	}
 	if (out->len - start + CW_SIG_BYTES > CW_ROSTER_MAX_BYTES) {
 		error = cw_error(CW_EINVALID, "the roster would be too large");
 		goto done;
 	}
-	error = sign_tail(out, start, org);
+	if ((error = sign_tail(out, start, org)) < 0)
+		goto done;
+	/* revocations are checked whole by the parser: never hand out a roster
+	 * it would refuse */
+	if (nrevs && (error = cw_roster_parse(&check, out->data + start, out->len - start)) < 0)
+		goto done;
 done:
 	if (error < 0)
 		out->len = start;
+	cw_roster_free(check);
 	free(parsed);
 	return error;
 }
@@ -517,6 +614,87 @@ void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, si
 {
 	*data = i < r->count ? r->cert_bytes[i] : NULL;
 	*len = i < r->count ? r->cert_len[i] : 0;
+}
+
+size_t cw_roster_revocation_count(const cw_roster *r)
+{
+	return r->nrevs;
+}
+
+const cw_revocation *cw_roster_revocation_at(const cw_roster *r, size_t i)
+{
+	return i < r->nrevs ? &r->revs[i] : NULL;
+}
+
+void cw_roster_revocation_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len)
+{
+	*data = i < r->nrevs ? r->rev_bytes[i] : NULL;
+	*len = i < r->nrevs ? r->rev_len[i] : 0;
+}
+
+const cw_revocation *cw_roster_revocation(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES])
+{
+	size_t i;
+
+	for (i = 0; i < r->nrevs; i++)
+		if (memcmp(r->revs[i].sign_pk, sign_pk, CW_PK_BYTES) == 0)
+			return &r->revs[i];
+	return NULL;
+}
+
+int cw_roster_revoked(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES])
+{
+	return cw_roster_revocation(r, sign_pk) != NULL;
+}
+
+const cw_revoked_chain *cw_revocation_chain(const cw_revocation *rev,
+                                            const uint8_t case_id[CW_REVOKED_CASE_BYTES])
+{
+	size_t lo = 0, hi = rev->nchains;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(rev->chains[mid].case_id, case_id, CW_REVOKED_CASE_BYTES);
+
+		if (c == 0)
+			return &rev->chains[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int by_case(const void *a, const void *b)
+{
+	return memcmp(((const cw_revoked_chain *)a)->case_id, ((const cw_revoked_chain *)b)->case_id,
+	              CW_REVOKED_CASE_BYTES);
+}
+
+int cw_revocation_encode(cw_buf *out, const uint8_t sign_pk[CW_PK_BYTES], int64_t revoked_at,
+                         cw_revoked_chain *chains, size_t n)
+{
+	size_t start = out->len, i;
+	int error;
+
+	if (n > (CW_ROSTER_MAX_BYTES - REVOCATION_MIN_BYTES) / REVOKED_CHAIN_BYTES)
+		return cw_error(CW_EINVALID, "the device wrote too many chains for one revocation");
+	if (n)
+		qsort(chains, n, sizeof(*chains), by_case);
+	if ((error = cw_buf_put(out, sign_pk, CW_PK_BYTES)) < 0 ||
+	    (error = cw_buf_put_u64(out, (uint64_t)revoked_at)) < 0 ||
+	    (error = cw_buf_put_u32(out, (uint32_t)n)) < 0)
+		goto done;
+	for (i = 0; i < n; i++)
+		if ((error = cw_buf_put(out, chains[i].case_id, CW_REVOKED_CASE_BYTES)) < 0 ||
+		    (error = cw_buf_put_u64(out, chains[i].seq)) < 0 ||
+		    (error = cw_buf_put(out, chains[i].commit, CW_REVOKED_COMMIT_BYTES)) < 0)
+			goto done;
+done:
+	if (error < 0)
+		out->len = start;
+	return error;
 }
 
 long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES])

@@ -19,7 +19,14 @@
  *   | str16 org_name | u32 count | count x ( u8 type | u32 len | bytes )
  *   | sig[64] by org_pk
  *   entry type 1: a certificate (bytes as above, same org_pk)
- *   seq is 1 exactly when prev is all zeros; no device (sign_pk) is listed twice.
+ *   entry type 2: a revocation
+ *     sign_pk[32] | i64 revoked_at | u32 n
+ *     | n x ( case[16] | u64 seq | commit[20] )   cases strictly ascending
+ *     for each chain of the revoked device the agency accepts, the last op
+ *     (seq) and git commit it accepts; nothing later from that device, and
+ *     nothing on a chain not listed, is accepted anywhere.
+ *   seq is 1 exactly when prev is all zeros; no device (sign_pk) is listed
+ *   twice; a revocation names a device certified in the same roster, once.
  *
  * enrolment package (what `org enroll` writes and `org join` reads)
  *   "CWEP" | u8 version=1 | u32 cert_len | cert | u32 roster_len | roster
@@ -89,6 +96,32 @@ int cw_cert_parse(cw_cert *out, const uint8_t *data, size_t len) __attribute__((
 /* Rosters. */
 typedef struct cw_roster cw_roster;
 
+#define CW_REVOKED_CASE_BYTES 16
+#define CW_REVOKED_COMMIT_BYTES 20
+
+/* One chain of a revoked device: the last op and commit the agency accepts. */
+typedef struct {
+	uint8_t case_id[CW_REVOKED_CASE_BYTES];
+	uint64_t seq;
+	uint8_t commit[CW_REVOKED_COMMIT_BYTES]; /* git object id, raw */
+} cw_revoked_chain;
+
+typedef struct {
+	uint8_t sign_pk[CW_PK_BYTES];
+	char device_id[CW_DEVICE_ID_LEN + 1];
+	int64_t revoked_at;
+	size_t nchains;
+	cw_revoked_chain *chains; /* by case id */
+} cw_revocation;
+
+/* Encode a revocation entry (sorts chains by case). Appends to out. */
+int cw_revocation_encode(cw_buf *out, const uint8_t sign_pk[CW_PK_BYTES], int64_t revoked_at,
+                         cw_revoked_chain *chains, size_t n);
+/* The accepted end of the revoked device's chain for case_id, or NULL when
+ * nothing of that chain is accepted. */
+const cw_revoked_chain *cw_revocation_chain(const cw_revocation *rev,
+                                            const uint8_t case_id[CW_REVOKED_CASE_BYTES]);
+
 /* Parse and verify a roster: its signature by its org_pk and every entry
  * (certificates signed by that same org key, each device once). The caller
  * must still check that org_pk is the org it trusts, and the chain (seq,
@@ -99,9 +132,10 @@ int cw_roster_parse(cw_roster **out, const uint8_t *data, size_t len) __attribut
  * first; else seq = prev's + 1, prev = prev's hash, and org must be the key
  * that signed prev, CW_EVERIFY otherwise), certs are the entries (each a
  * certificate as bytes; each must parse, be issued by org and name a
- * different device, so the result always parses). Appends to out. */
+ * different device, so the result always parses), revs the revocation
+ * entries (cw_revocation_encode; each names one of certs). Appends to out. */
 int cw_roster_build(cw_buf *out, const cw_keys *org, const char *org_name, const cw_roster *prev,
-                    const cw_buf *certs, size_t ncerts, int64_t now);
+                    const cw_buf *certs, size_t ncerts, const cw_buf *revs, size_t nrevs, int64_t now);
 
 uint64_t cw_roster_seq(const cw_roster *r);
 int64_t cw_roster_issued_at(const cw_roster *r);
@@ -117,6 +151,14 @@ const cw_cert *cw_roster_cert(const cw_roster *r, size_t i);
 /* The raw bytes of entry i (for building the next roster), borrowed until
  * cw_roster_free (NULL, 0 when i >= count). */
 void cw_roster_cert_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len);
+/* Revocations: count, entry i (borrowed; NULL past the end), its bytes. */
+size_t cw_roster_revocation_count(const cw_roster *r);
+const cw_revocation *cw_roster_revocation_at(const cw_roster *r, size_t i);
+void cw_roster_revocation_bytes(const cw_roster *r, size_t i, const uint8_t **data, size_t *len);
+/* The revocation of the device with sign_pk, or NULL. */
+const cw_revocation *cw_roster_revocation(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES]);
+/* 1 when the roster revokes the device with sign_pk, else 0. */
+int cw_roster_revoked(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES]);
 /* Index of the certificate for sign_pk, or -1. */
 long cw_roster_find(const cw_roster *r, const uint8_t sign_pk[CW_PK_BYTES]);
 void cw_roster_free(cw_roster *r);

@@ -1,9 +1,12 @@
 /* node/case.c - case operations and reading a case back. */
 #include "case.h"
+#include "erase.h"
+#include "grant.h"
 #include "store_internal.h"
 #include "../util/error.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +128,17 @@ static int do_write(void *p)
 	                      w->c ? w->c->fields : NULL, w->c ? w->c->n : 0);
 }
 
+/* Fields only caseway itself writes. */
+static int reserved(const cw_kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(kv[i].name, "key_generation") == 0)
+			return cw_error(CW_EINVALID, "key_generation is set by caseway (unshare, revoke)");
+	return CW_OK;
+}
+
 int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me, const cw_kv *kv, size_t n)
 {
 	const cw_kind_def *k = cw_model_kind(CW_KIND_CASE);
@@ -137,6 +151,8 @@ int cw_case_create(uint8_t id_out[CW_ID_BYTES], cw_store *st, const cw_keys *me,
 
 	if (n >= CW_OP_MAX_FIELDS)
 		return cw_error(CW_EINVALID, "too many fields at once");
+	if ((error = reserved(kv, n)) < 0)
+		return error;
 	for (i = 0; i < n; i++) {
 		all[m++] = kv[i];
 		has_stage |= strcmp(kv[i].name, "stage") == 0;
@@ -217,10 +233,21 @@ done:
 
 int cw_case_find(uint8_t id_out[CW_ID_BYTES], cw_store *st, const char *prefix)
 {
-	return find_by_prefix(id_out, NULL, st,
-	                      "SELECT entity, kind FROM entities WHERE kind=1 AND entity>=?1"
-	                      " ORDER BY kind, entity",
-	                      NULL, 0, prefix, "case");
+	int error = find_by_prefix(id_out, NULL, st,
+	                           "SELECT entity, kind FROM entities WHERE kind=1 AND entity>=?1"
+	                           " ORDER BY kind, entity",
+	                           NULL, 0, prefix, "case");
+
+	/* An erased case is still found by its id (node/erase.h): reading
+	 * it says it was erased, changing it is refused. */
+	if (error == CW_ENOTFOUND &&
+	    find_by_prefix(id_out, NULL, st,
+	                   "SELECT case_id, 1 FROM erased WHERE case_id>=?1 ORDER BY case_id", NULL, 0,
+	                   prefix, "case") == CW_OK) {
+		cw_error_clear();
+		error = CW_OK;
+	}
+	return error;
 }
 
 int cw_case_find_item(uint8_t entity_out[CW_ID_BYTES], uint8_t *kind_out, cw_store *st,
@@ -239,7 +266,8 @@ int cw_case_set(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_BYT
 	write_ctx w;
 	int error;
 
-	if ((error = change_build(&c, cw_model_kind(CW_KIND_CASE), kv, n, 0)) < 0)
+	if ((error = reserved(kv, n)) < 0 ||
+	    (error = change_build(&c, cw_model_kind(CW_KIND_CASE), kv, n, 0)) < 0)
 		return error;
 	w = (write_ctx){ st, me, case_id, case_id, CW_KIND_CASE, CW_OP_PUT, &c, NULL };
 	error = in_txn(st, do_write, &w);
@@ -305,6 +333,8 @@ int cw_case_update(cw_store *st, const cw_keys *me, const uint8_t case_id[CW_ID_
 	change c;
 	write_ctx w;
 
+	if ((error = reserved(kv, n)) < 0)
+		return error;
 	if ((error = entity_kind(&kind, &removed, st, case_id, entity)) < 0)
 		return error;
 	if (removed)
@@ -427,6 +457,136 @@ int cw_case_share(int *added_out, cw_store *st, const cw_keys *me, const uint8_t
 	return error;
 }
 
+typedef struct {
+	cw_store *st;
+	const cw_keys *me;
+	const uint8_t *case_id;
+	const char *device; /* unshare: the member to remove; NULL: rotate only */
+	uint32_t generation;
+	int removed;
+} rotate_ctx;
+
+/* In one transaction: remove the member (when given and still a member),
+ * make the next generation of the case key and record it in the case. */
+static int do_rotate(void *p)
+{
+	rotate_ctx *r = p;
+	uint8_t kind, key[CW_KEY_BYTES], entity[CW_ID_BYTES];
+	uint32_t gen;
+	sqlite3_stmt *stmt;
+	cw_op_field f;
+	char text[16];
+	int removed, rc, error;
+
+	if (r->device) {
+		member_id(entity, r->case_id, r->device);
+		error = entity_kind(&kind, &removed, r->st, r->case_id, entity);
+		if (error == CW_ENOTFOUND || (error == CW_OK && removed))
+			return cw_error(CW_ENOTFOUND, "the case is not shared with device %s", r->device);
+		if (error < 0)
+			return error;
+		if ((error = cw_oplog_write(NULL, r->st, r->me, r->case_id, CW_KIND_MEMBER, entity,
+		                            CW_OP_REMOVE, NULL, 0)) < 0)
+			return error;
+		r->removed = 1;
+	}
+	if ((error = cw_grant_generation(&gen, r->st, r->case_id)) < 0)
+		return error;
+	/* The next number, plus a random jump: two members that rotate the same
+	 * case before hearing of each other almost surely pick different
+	 * numbers (the same number with two keys would be refused). */
+	{
+		uint16_t jump;
+
+		cw_secret_random_bytes(&jump, sizeof(jump));
+		if (gen > (uint32_t)INT32_MAX - 1 - 65535u)
+			return cw_error(CW_EINVALID, "the case key cannot be rotated any more");
+		gen += 1u + jump;
+	}
+	cw_secret_random_bytes(key, sizeof(key));
+	if ((error = cw_store__prepare(
+	         r->st, &stmt, "INSERT INTO case_keys(case_id, generation, key) VALUES(?1, ?2, ?3)")) < 0)
+		goto done;
+	sqlite3_bind_blob(stmt, 1, r->case_id, CW_ID_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, gen);
+	sqlite3_bind_blob(stmt, 3, key, CW_KEY_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	error = rc == SQLITE_DONE ? CW_OK : cw_store__error(r->st, rc, "saving the new case key");
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (error < 0)
+		goto done;
+	snprintf(text, sizeof(text), "%" PRIu32, gen);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.name, sizeof(f.name), "key_generation");
+	f.value = text;
+	f.len = strlen(text);
+	if ((error = cw_oplog_write(NULL, r->st, r->me, r->case_id, CW_KIND_CASE, r->case_id, CW_OP_PUT, &f,
+	                            1)) < 0)
+		goto done;
+	r->generation = gen;
+done:
+	cw_secret_wipe(key, sizeof(key));
+	return error;
+}
+
+int cw_case_rotate(uint32_t *generation_out, cw_store *st, const cw_keys *me,
+                   const uint8_t case_id[CW_ID_BYTES])
+{
+	rotate_ctx r = { st, me, case_id, NULL, 0, 0 };
+	int error = in_txn(st, do_rotate, &r);
+
+	if (error == CW_OK && generation_out)
+		*generation_out = r.generation;
+	return error;
+}
+
+int cw_case_unshare(uint32_t *generation_out, cw_store *st, const cw_keys *me,
+                    const uint8_t case_id[CW_ID_BYTES], const char *device_id)
+{
+	char dev[CW_DEVICE_ID_LEN + 1];
+	rotate_ctx r;
+	size_t i;
+	int error;
+
+	if (device_id == NULL || strlen(device_id) != CW_DEVICE_ID_LEN)
+		return cw_error(CW_EINVALID, "device must be a 16-character device id");
+	for (i = 0; i <= CW_DEVICE_ID_LEN; i++)
+		dev[i] = (char)tolower((unsigned char)device_id[i]);
+	if (!cw_is_lower_hex(dev, CW_DEVICE_ID_LEN))
+		return cw_error(CW_EINVALID, "device must be a 16-character device id");
+	r = (rotate_ctx){ st, me, case_id, dev, 0, 0 };
+	error = in_txn(st, do_rotate, &r);
+	if (error == CW_OK && generation_out)
+		*generation_out = r.generation;
+	return error;
+}
+
+int cw_case_with_member(cw_store *st, const char *device_id,
+                        int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, error = CW_OK;
+
+	rc = sqlite3_prepare_v2(cw_store__db(st),
+	                        "SELECT DISTINCT e.case_id FROM entities e JOIN fields f"
+	                        " ON f.case_id=e.case_id AND f.entity=e.entity AND f.name='device'"
+	                        " WHERE e.kind=?1 AND e.removed=0 AND f.value=?2 ORDER BY e.case_id",
+	                        -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return cw_store__error(st, rc, "reading who cases are shared with");
+	sqlite3_bind_int(stmt, 1, CW_KIND_MEMBER);
+	sqlite3_bind_text(stmt, 2, device_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (sqlite3_column_bytes(stmt, 0) == CW_ID_BYTES &&
+		    (error = fn(sqlite3_column_blob(stmt, 0), ctx)) != 0)
+			break;
+	if (error == CW_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		error = cw_store__error(st, rc, "reading who cases are shared with");
+	sqlite3_finalize(stmt);
+	return error;
+}
+
 static int device_ok(const unsigned char *v, int len)
 {
 	int i;
@@ -534,28 +694,69 @@ int cw_case_resolve(cw_store *st, const cw_keys *me, const char *conflict_id, co
 	return error;
 }
 
-int cw_case_key(cw_secret **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES])
+int cw_case_key_at(cw_secret **out, uint32_t *generation_out, cw_store *st,
+                   const uint8_t case_id[CW_ID_BYTES], uint32_t generation)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, error;
+
+	*out = NULL;
+	rc = sqlite3_prepare_v2(
+	    cw_store__db(st),
+	    generation ? "SELECT key, generation FROM case_keys WHERE case_id=?1 AND generation=?2"
+	               : "SELECT key, generation FROM case_keys WHERE case_id=?1"
+	                 " ORDER BY generation DESC LIMIT 1",
+	    -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+		if (generation)
+			sqlite3_bind_int64(stmt, 2, generation);
+		rc = sqlite3_step(stmt);
+	}
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == CW_KEY_BYTES) {
+		error = cw_secret_from(out, sqlite3_column_blob(stmt, 0), CW_KEY_BYTES);
+		if (generation_out)
+			*generation_out = (uint32_t)sqlite3_column_int64(stmt, 1);
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		error = cw_error(CW_ENOTFOUND, "this node does not hold the key of that case");
+	} else {
+		error = cw_store__error(st, rc, "reading the case key");
+	}
+	sqlite3_finalize(stmt);
+	return error;
+}
+
+int cw_case_key_below(cw_secret **out, uint32_t *generation_out, cw_store *st,
+                      const uint8_t case_id[CW_ID_BYTES], uint32_t below)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc, error;
 
 	*out = NULL;
 	rc = sqlite3_prepare_v2(cw_store__db(st),
-	                        "SELECT key FROM case_keys WHERE case_id=?1"
+	                        "SELECT key, generation FROM case_keys WHERE case_id=?1 AND generation<?2"
 	                        " ORDER BY generation DESC LIMIT 1",
 	                        -1, &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_blob(stmt, 1, case_id, CW_ID_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 2, below);
 		rc = sqlite3_step(stmt);
 	}
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == CW_KEY_BYTES)
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(stmt, 0) == CW_KEY_BYTES) {
 		error = cw_secret_from(out, sqlite3_column_blob(stmt, 0), CW_KEY_BYTES);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		error = cw_error(CW_ENOTFOUND, "this node does not hold the key of that case");
-	else
+		*generation_out = (uint32_t)sqlite3_column_int64(stmt, 1);
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		error = cw_error(CW_ENOTFOUND, "this node holds no older key of that case");
+	} else {
 		error = cw_store__error(st, rc, "reading the case key");
+	}
 	sqlite3_finalize(stmt);
 	return error;
+}
+
+int cw_case_key(cw_secret **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES])
+{
+	return cw_case_key_at(out, NULL, st, case_id, 0);
 }
 
 /* --- reading back ------------------------------------------------------------------- */
@@ -837,7 +1038,14 @@ int cw_case_load(cw_case_view **out, cw_store *st, const uint8_t case_id[CW_ID_B
 		if (v->entities[i].kind == CW_KIND_CASE)
 			v->self = &v->entities[i];
 	if (v->self == NULL) {
-		error = cw_error(CW_ENOTFOUND, "no case %s on this node", v->hex);
+		int erased = 0;
+
+		if (cw_erase_is(&erased, st, case_id) < 0)
+			cw_error_clear();
+		error = cw_error(CW_ENOTFOUND,
+		                 erased ? "case %s was erased (right to be forgotten)"
+		                        : "no case %s on this node",
+		                 v->hex);
 		goto done;
 	}
 	*out = v;

@@ -74,6 +74,14 @@ int cw_case_members(char (**out)[CW_DEVICE_ID_LEN + 1], size_t *n_out, cw_store 
 
 /* The newest case key (32 bytes, guarded). */
 int cw_case_key(cw_secret **out, cw_store *st, const uint8_t case_id[CW_ID_BYTES]);
+/* Generation `generation` of the case key (0: the newest); generation_out
+ * (may be NULL) gets the one returned. CW_ENOTFOUND when not held. */
+int cw_case_key_at(cw_secret **out, uint32_t *generation_out, cw_store *st,
+                   const uint8_t case_id[CW_ID_BYTES], uint32_t generation);
+/* The newest generation of the case key below `below` (to walk back through
+ * the generations held). CW_ENOTFOUND when there is none. */
+int cw_case_key_below(cw_secret **out, uint32_t *generation_out, cw_store *st,
+                      const uint8_t case_id[CW_ID_BYTES], uint32_t below);
 
 /* --- reading a case back ------------------------------------------------------- */
 
@@ -142,5 +150,21 @@ typedef struct {
 
 int cw_case_list(cw_store *st, const char *stage, const char *search,
                  int (*fn)(const cw_case_summary *s, void *ctx), void *ctx);
+
+/* Start the next generation of the case key (a new random key, never
+ * derived from the old) and record it in the case (field key_generation,
+ * written by me), so later ops and documents use it and its grants go only
+ * to the members at the time of the next sync. */
+int cw_case_rotate(uint32_t *generation_out, cw_store *st, const cw_keys *me,
+                   const uint8_t case_id[CW_ID_BYTES]);
+
+/* Stop sharing the case with device_id: remove its member item and rotate
+ * the key, in one transaction. CW_ENOTFOUND when it is not a member. */
+int cw_case_unshare(uint32_t *generation_out, cw_store *st, const cw_keys *me,
+                    const uint8_t case_id[CW_ID_BYTES], const char *device_id);
+
+/* fn(case) for every case device_id is a member of; non-zero from fn stops. */
+int cw_case_with_member(cw_store *st, const char *device_id,
+                        int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx);
 
 #endif

@@ -50,7 +50,7 @@ int cw_grant_seal(cw_buf *out, uint32_t *generation_out, cw_store *st, const uin
                   const uint8_t box_pk[CW_PK_BYTES])
 {
 	cw_secret *key = NULL, *plain = NULL;
-	uint32_t gen;
+	uint32_t gen = 0;
 	uint8_t *p;
 	int error;
 

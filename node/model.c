@@ -61,6 +61,7 @@ static const cw_field_def case_fields[] = {
 	F("home_doctor", CW_FT_TEXT, 0, "Home (follow-up) doctor"),
 	F("home_doctor_email", CW_FT_EMAIL, 0, "Home doctor's e-mail"),
 	F("interpreter", CW_FT_BOOL, 0, "Interpreter needed"),
+	I("key_generation", 1, 2147483647, "Case key generation (set by caseway)"),
 	F("languages", CW_FT_TEXT, 0, "Languages spoken"),
 	F("medications", CW_FT_LONGTEXT, 0, "Medications"),
 	F("name", CW_FT_TEXT, 1, "Patient"),
@@ -143,6 +144,29 @@ static const cw_field_def member_fields[] = {
 	E("role", member_roles, 0, "Role"),
 };
 
+/* A handoff (node/handoff.h): its entity id is the handoff's id. */
+static const cw_field_def handoff_fields[] = {
+	F("doctor", CW_FT_TEXT, 1, "Doctor's key fingerprint"),
+	F("doctor_box", CW_FT_HASH, 0, "Doctor's sealing key"),
+	F("doctor_key", CW_FT_HASH, 1, "Doctor's signing key"),
+	F("doctor_name", CW_FT_TEXT, 0, "Doctor"),
+	I("document_count", 0, 10000, "Documents"),
+	F("documents", CW_FT_LONGTEXT, 0, "Documents handed over"),
+	F("ips", CW_FT_HASH, 0, "Patient summary (BLAKE2b of ips.json)"),
+	F("package", CW_FT_HASH, 1, "Package (signed transcript)"),
+	F("sent", CW_FT_INSTANT, 1, "Sent"),
+};
+/* A note from the follow-up doctor, taken from a verified reply. */
+static const cw_field_def doctor_note_fields[] = {
+	F("doctor", CW_FT_TEXT, 1, "Doctor's key fingerprint"),
+	F("doctor_key", CW_FT_HASH, 1, "Doctor's signing key"),
+	F("files", CW_FT_LONGTEXT, 0, "Files sent"),
+	F("handoff", CW_FT_TEXT, 1, "In reply to handoff"),
+	F("reply", CW_FT_HASH, 1, "Reply (signed transcript)"),
+	F("text", CW_FT_LONGTEXT, 1, "Note"),
+	F("written", CW_FT_INSTANT, 0, "Written"),
+};
+
 static const cw_kind_def kinds[] = {
 	{ CW_KIND_CASE, "case", "Case", N(case_fields) },
 	{ CW_KIND_PROCEDURE, "procedure", "Procedure", N(procedure_fields) },
@@ -157,6 +181,8 @@ static const cw_kind_def kinds[] = {
 	{ CW_KIND_NOTE, "note", "Note", N(note_fields) },
 	{ CW_KIND_TASK, "task", "Task", N(task_fields) },
 	{ CW_KIND_MEMBER, "member", "Shared with", N(member_fields) },
+	{ CW_KIND_HANDOFF, "handoff", "Handed to the follow-up doctor", N(handoff_fields) },
+	{ CW_KIND_DOCTOR_NOTE, "doctor_note", "From the follow-up doctor", N(doctor_note_fields) },
 };
 _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == CW_KIND_MAX, "one entry per kind, in code order");
 

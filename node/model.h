@@ -28,9 +28,11 @@ typedef enum {
 	CW_KIND_DOCUMENT = 10,
 	CW_KIND_NOTE = 11,
 	CW_KIND_TASK = 12,
-	CW_KIND_MEMBER = 13 /* a device the case is shared with (node/case.h cw_case_share) */
+	CW_KIND_MEMBER = 13,     /* a device the case is shared with (node/case.h cw_case_share) */
+	CW_KIND_HANDOFF = 14,    /* the case handed to a follow-up doctor (node/handoff.h) */
+	CW_KIND_DOCTOR_NOTE = 15 /* a note from that doctor, from a verified reply */
 } cw_kind;
-#define CW_KIND_MAX 13
+#define CW_KIND_MAX 15
 
 typedef enum {
 	CW_FT_TEXT,     /* one line, 1..200 bytes */

@@ -18,7 +18,8 @@
  * action: 1 put (create the entity or set fields), 2 remove (tombstone the
  * entity), 3 resolve (put that settles a conflict; the same merge rule).
  * The op's hash is BLAKE2b-256 of all its bytes (signature included).
- * The kind is 1..13 and is 1 (the case itself) exactly when entity == case;
+ * The kind is 1..CW_KIND_MAX (node/model.h) and is 1 (the case itself)
+ * exactly when entity == case;
  * the stamp's milliseconds are at most CW_HLC_MAX_MS.
  * Limits: at most CW_OP_MAX_BYTES bytes, CW_OP_MAX_SEEN seen entries and
  * CW_OP_MAX_FIELDS fields; values are UTF-8 (newlines allowed).
@@ -38,7 +39,6 @@
 #define CW_OP_MAX_FIELDS 64
 #define CW_OP_MAX_BYTES (256 * 1024)
 #define CW_FIELD_NAME_MAX 32
-#define CW_OP_MAX_KIND 13              /* entity kinds 1..13 (node/model.h) */
 #define CW_HLC_MAX_MS 7258118400000ull /* 2200-01-01: later stamps are refused */
 
 typedef enum { CW_OP_PUT = 1, CW_OP_REMOVE = 2, CW_OP_RESOLVE = 3 } cw_op_action;

@@ -1,5 +1,6 @@
 /* node/oplog.c - the change log and its materialized state. */
 #include "oplog.h"
+#include "erase.h"
 #include "merge.h"
 #include "model.h"
 #include "store_internal.h"
@@ -93,8 +94,46 @@ int cw_keyring_add(cw_keyring *kr, const uint8_t pk[CW_PK_BYTES])
 	cw_keys_id_of(hex, pk);
 	cw_hex_decode(kr->e[kr->n].id, CW_AUTHOR_BYTES, hex);
 	memcpy(kr->e[kr->n].pk, pk, CW_PK_BYTES);
+	kr->e[kr->n].revoked = kr->roster ? cw_roster_revocation(kr->roster, pk) : NULL;
 	kr->n++;
 	return CW_OK;
+}
+
+void cw_keyring_set_roster(cw_keyring *kr, cw_roster *roster)
+{
+	size_t i;
+
+	cw_roster_free(kr->roster);
+	kr->roster = roster;
+	for (i = 0; i < kr->n; i++)
+		kr->e[i].revoked = roster ? cw_roster_revocation(roster, kr->e[i].pk) : NULL;
+}
+
+const cw_revocation *cw_keyring_revocation(const cw_keyring *kr, const uint8_t id[CW_AUTHOR_BYTES])
+{
+	size_t i;
+
+	for (i = 0; i < kr->n; i++)
+		if (memcmp(kr->e[i].id, id, CW_AUTHOR_BYTES) == 0)
+			return kr->e[i].revoked;
+	return NULL;
+}
+
+int cw_keyring_check(const cw_keyring *kr, const uint8_t author[CW_AUTHOR_BYTES],
+                     const uint8_t case_id[CW_ID_BYTES], uint64_t seq)
+{
+	const cw_revocation *rev = cw_keyring_revocation(kr, author);
+	const cw_revoked_chain *c;
+	char who[CW_DEVICE_ID_LEN + 1], cid[2 * CW_ID_BYTES + 1];
+
+	if (rev == NULL || ((c = cw_revocation_chain(rev, case_id)) != NULL && seq <= c->seq))
+		return CW_OK;
+	cw_author_hex(who, author);
+	cw_id_hex(cid, case_id);
+	return cw_error(CW_EVERIFY,
+	                "device %s was revoked by the agency: its change %llu to case %.8s came after "
+	                "what the agency accepts from it, refused",
+	                who, (unsigned long long)seq, cid);
 }
 
 const uint8_t *cw_keyring_find(const cw_keyring *kr, const uint8_t id[CW_AUTHOR_BYTES])
@@ -110,7 +149,9 @@ const uint8_t *cw_keyring_find(const cw_keyring *kr, const uint8_t id[CW_AUTHOR_
 void cw_keyring_dispose(cw_keyring *kr)
 {
 	free(kr->e);
+	cw_roster_free(kr->roster);
 	kr->e = NULL;
+	kr->roster = NULL;
 	kr->n = 0;
 }
 
@@ -126,6 +167,24 @@ int cw_oplog_clock(uint64_t *out, cw_store *st)
 		*out = cw_load64(b.data);
 	cw_buf_dispose(&b);
 	return error;
+}
+
+/* A case erased on this node takes no more changes (node/erase.h). */
+static int refuse_erased(cw_store *st, const uint8_t case_id[CW_ID_BYTES])
+{
+	cw_erasure e;
+	char cid[2 * CW_ID_BYTES + 1];
+	int error = cw_erase_get(&e, st, case_id);
+
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		return CW_OK;
+	}
+	if (error < 0)
+		return error;
+	cw_id_hex(cid, case_id);
+	return cw_error(CW_ERROR, "case %.8s was erased (right to be forgotten): it can no longer be changed",
+	                cid);
 }
 
 static int clock_save(cw_store *st, uint64_t hlc)
@@ -489,6 +548,22 @@ static int apply_local(cw_store *st, const cw_op *op)
 
 /* --- writing ------------------------------------------------------------------------ */
 
+int cw_oplog_writable(cw_store *st)
+{
+	cw_buf b = CW_BUF_INIT;
+	int error = cw_store_meta_get(st, CW_META_REVOKED, &b);
+
+	cw_buf_dispose(&b);
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		return CW_OK;
+	}
+	if (error < 0)
+		return error;
+	return cw_error(CW_EVERIFY, "the agency has revoked this device: it can no longer record changes "
+	                            "(ask head office)");
+}
+
 int cw_oplog_write(uint8_t hash_out[CW_HASH_BYTES], cw_store *st, const cw_keys *me,
                    const uint8_t case_id[CW_ID_BYTES], uint8_t kind, const uint8_t entity[CW_ID_BYTES],
                    cw_op_action action, cw_op_field *fields, size_t nfields)
@@ -500,12 +575,15 @@ int cw_oplog_write(uint8_t hash_out[CW_HASH_BYTES], cw_store *st, const cw_keys 
 	int rc, error;
 
 	memset(&op, 0, sizeof(op));
+	if ((error = refuse_erased(st, case_id)) < 0)
+		goto done;
 	if (nfields > CW_OP_MAX_FIELDS) {
 		error = cw_error(CW_EINVALID, "too many fields in one change");
 		goto done;
 	}
 	memcpy(op.case_id, case_id, CW_ID_BYTES);
-	if ((error = cw_author_from_hex(op.author, cw_keys_id(me))) < 0 ||
+	if ((error = cw_oplog_writable(st)) < 0 ||
+	    (error = cw_author_from_hex(op.author, cw_keys_id(me))) < 0 ||
 	    (error = head_get(st, case_id, op.author, &op.seq, op.prev)) < 0 ||
 	    (error = cw_oplog_clock(&last, st)) < 0)
 		goto done;
@@ -667,12 +745,15 @@ int cw_oplog_ingest(int *added_out, cw_store *st, const cw_keyring *kr, const ui
 		return cw_store__error(st, rc, "reading the change log");
 	if (held)
 		return CW_OK;
+	if ((error = cw_erase_is(&held, st, op.case_id)) < 0 || held)
+		return error; /* a change to an erased case: ignored */
 	if ((pk = cw_keyring_find(kr, op.author)) == NULL)
 		return cw_error(CW_EVERIFY,
 		                "a change by device %s was refused: that device is not "
 		                "enrolled with the agency",
 		                who);
-	if ((error = cw_op_verify(&op, bytes, pk)) < 0)
+	if ((error = cw_op_verify(&op, bytes, pk)) < 0 ||
+	    (error = cw_keyring_check(kr, op.author, op.case_id, op.seq)) < 0)
 		return error;
 	if ((error = head_get(st, op.case_id, op.author, &head_seq, head_hash)) < 0)
 		return error;
@@ -939,6 +1020,8 @@ int cw_oplog_verify(cw_oplog_report *out, cw_store *st, const cw_keyring *kr)
 			                 cid, who, (unsigned long long)op.seq);
 			goto done;
 		}
+		if ((error = cw_keyring_check(kr, op.author, op.case_id, op.seq)) < 0)
+			goto done;
 		if (sqlite3_column_bytes(stmt, 0) != CW_HASH_BYTES ||
 		    memcmp(sqlite3_column_blob(stmt, 0), op.hash, CW_HASH_BYTES) != 0 ||
 		    sqlite3_column_bytes(stmt, 1) != CW_ID_BYTES ||

@@ -15,23 +15,42 @@
 #ifndef CW_OPLOG_H
 #define CW_OPLOG_H
 
+#include "../crypto/cert.h"
 #include "op.h"
 #include "store.h"
 
-/* Public keys of the authors this node accepts (from the roster). */
+/* Public keys of the authors this node accepts (from the roster), and the
+ * revocations: what the agency still accepts from a revoked device. */
 typedef struct {
 	uint8_t id[CW_AUTHOR_BYTES];
 	uint8_t pk[CW_PK_BYTES];
+	const cw_revocation *revoked; /* into the keyring's roster; NULL: not revoked */
 } cw_keyring_entry;
 
 typedef struct {
 	size_t n;
 	cw_keyring_entry *e;
+	cw_roster *roster; /* owned; holds the revocations (NULL: none) */
 } cw_keyring;
 
 int cw_keyring_add(cw_keyring *kr, const uint8_t pk[CW_PK_BYTES]);
 const uint8_t *cw_keyring_find(const cw_keyring *kr, const uint8_t id[CW_AUTHOR_BYTES]);
+/* The revocation of author, or NULL when it is not revoked. */
+const cw_revocation *cw_keyring_revocation(const cw_keyring *kr, const uint8_t id[CW_AUTHOR_BYTES]);
+/* Take roster's revocations into kr (kr owns roster from then on). */
+void cw_keyring_set_roster(cw_keyring *kr, cw_roster *roster);
+/* CW_OK when the agency accepts op seq of author on case_id; CW_EVERIFY
+ * naming the device when it came after the device's revocation. */
+int cw_keyring_check(const cw_keyring *kr, const uint8_t author[CW_AUTHOR_BYTES],
+                     const uint8_t case_id[CW_ID_BYTES], uint64_t seq);
 void cw_keyring_dispose(cw_keyring *kr);
+
+/* The store's meta key set when a roster revoking this device arrives. */
+#define CW_META_REVOKED "device.revoked"
+
+/* CW_OK while this device may record changes; CW_EVERIFY once the agency
+ * has revoked it (cw_oplog_write checks this first). */
+int cw_oplog_writable(cw_store *st);
 
 /* Write a local change by `me` and apply it. fields are checked by the
  * caller (node/model.h). hash_out may be NULL. */

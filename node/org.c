@@ -4,6 +4,7 @@
 #include "../util/error.h"
 #include "../util/file.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,6 +65,41 @@ int cw_org_roster_each(cw_home *h, int (*fn)(uint64_t seq, const uint8_t *bytes,
 	return error;
 }
 
+/* A revocation is for good: a roster newer than the newest held must keep
+ * every revocation of it, byte for byte. */
+static int keeps_revocations(cw_home *h, const cw_roster *r)
+{
+	cw_roster *held = NULL;
+	size_t i;
+	int error = cw_org_roster(&held, h);
+
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		return CW_OK;
+	}
+	if (error < 0)
+		return error;
+	for (i = 0; cw_roster_seq(held) < cw_roster_seq(r) && i < cw_roster_revocation_count(held); i++) {
+		const cw_revocation *a = cw_roster_revocation_at(held, i);
+		const cw_revocation *b = cw_roster_revocation(r, a->sign_pk);
+		const uint8_t *ab, *bb = NULL;
+		size_t al, bl = 0, j;
+
+		cw_roster_revocation_bytes(held, i, &ab, &al);
+		for (j = 0; b && j < cw_roster_revocation_count(r); j++)
+			if (cw_roster_revocation_at(r, j) == b)
+				cw_roster_revocation_bytes(r, j, &bb, &bl);
+		if (b == NULL || al != bl || memcmp(ab, bb, al) != 0) {
+			error = cw_error(CW_EVERIFY,
+			                 "roster %llu takes back the revocation of device %s: refused",
+			                 (unsigned long long)cw_roster_seq(r), a->device_id);
+			break;
+		}
+	}
+	cw_roster_free(held);
+	return error;
+}
+
 /* Add a verified roster to the history (inside the caller's transaction).
  * Same seq and same bytes: nothing to do. */
 static int roster_store(cw_home *h, const cw_roster *r, const uint8_t *bytes, size_t len)
@@ -119,6 +155,16 @@ static int roster_store(cw_home *h, const cw_roster *r, const uint8_t *bytes, si
 			goto done;
 		}
 		sqlite3_reset(stmt);
+	}
+	if ((error = keeps_revocations(h, r)) < 0)
+		goto done;
+	{
+		const cw_revocation *self = cw_roster_revocation(r, cw_keys_sign_pk(cw_home_keys(h)));
+		char at[24];
+
+		snprintf(at, sizeof(at), "%lld", self ? (long long)self->revoked_at : 0LL);
+		if (self && (error = cw_store_meta_set(st, CW_META_REVOKED, at, strlen(at))) < 0)
+			goto done;
 	}
 	if ((error = cw_store__prepare(st, &stmt, sql_roster_add)) < 0)
 		goto done;
@@ -230,7 +276,7 @@ int cw_org_create(cw_home *h, const char *org_name, const char *pass, size_t pas
 	    (error = cw_request_create(&req, cw_home_keys(h), cw_home_name(h), CW_ROLE_HUB, now)) < 0 ||
 	    (error = cw_request_parse(&parsed, req.data, req.len)) < 0 ||
 	    (error = cw_cert_issue(&cert, org, &parsed, CW_ROLE_HUB, now, 0)) < 0 ||
-	    (error = cw_roster_build(&roster, org, org_name, NULL, &cert, 1, now)) < 0 ||
+	    (error = cw_roster_build(&roster, org, org_name, NULL, &cert, 1, NULL, 0, now)) < 0 ||
 	    (error = cw_roster_parse(&r, roster.data, roster.len)) < 0)
 		goto done;
 	if ((error = cw_file_write_atomic(path, ks.data, ks.len, 0600, 1)) < 0)
@@ -259,16 +305,65 @@ done:
 	return error;
 }
 
+/* Sign and store the roster after cur: its certificates and revocations,
+ * plus cert and/or rev when given. The new roster's bytes go to out. */
+static int next_roster(cw_buf *out, cw_home *h, const cw_keys *org, const cw_roster *cur, const cw_buf *cert,
+                       const cw_buf *rev, int64_t now)
+{
+	size_t nc = cw_roster_count(cur), nr = cw_roster_revocation_count(cur), i;
+	cw_buf *certs = NULL, *revs = NULL;
+	cw_roster *next = NULL;
+	int error, began = 0;
+
+	if ((certs = calloc(nc + 1, sizeof(*certs))) == NULL ||
+	    (revs = calloc(nr + 1, sizeof(*revs))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = 0; i < nc + nr; i++) {
+		const uint8_t *b;
+		size_t blen;
+
+		if (i < nc)
+			cw_roster_cert_bytes(cur, i, &b, &blen);
+		else
+			cw_roster_revocation_bytes(cur, i - nc, &b, &blen);
+		if ((error = cw_buf_put(i < nc ? &certs[i] : &revs[i - nc], b, blen)) < 0)
+			goto done;
+	}
+	if ((cert && (error = cw_buf_put(&certs[nc++], cert->data, cert->len)) < 0) ||
+	    (rev && (error = cw_buf_put(&revs[nr++], rev->data, rev->len)) < 0))
+		goto done;
+	if ((error = cw_roster_build(out, org, cw_roster_org_name(cur), cur, certs, nc, revs, nr, now)) < 0 ||
+	    (error = cw_roster_parse(&next, out->data, out->len)) < 0 ||
+	    (error = cw_store_begin(cw_home_store(h))) < 0)
+		goto done;
+	began = 1;
+	if ((error = roster_store(h, next, out->data, out->len)) < 0 ||
+	    (error = cw_store_commit(cw_home_store(h))) < 0)
+		goto done;
+	began = 0;
+done:
+	if (began)
+		cw_store_rollback(cw_home_store(h));
+	for (i = 0; certs && i < nc; i++)
+		cw_buf_dispose(&certs[i]);
+	for (i = 0; revs && i < nr; i++)
+		cw_buf_dispose(&revs[i]);
+	free(certs);
+	free(revs);
+	cw_roster_free(next);
+	return error;
+}
+
 int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org, const uint8_t *request,
                   size_t len, cw_role role)
 {
 	cw_request req;
-	cw_roster *cur = NULL, *next = NULL;
+	cw_roster *cur = NULL;
 	cw_buf cert = CW_BUF_INIT, roster = CW_BUF_INIT;
-	cw_buf *certs = NULL;
-	size_t i, n = 0;
 	long idx;
-	int error, began = 0;
+	int error;
 	int64_t now = now_seconds();
 
 	if ((error = cw_request_parse(&req, request, len)) < 0) {
@@ -302,45 +397,85 @@ int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org
 			*cert_out = *have;
 		goto done;
 	}
-	if ((certs = calloc(cw_roster_count(cur) + 1, sizeof(*certs))) == NULL) {
-		error = cw_error_nomem();
-		goto done;
-	}
-	for (i = 0; i < cw_roster_count(cur); i++, n++) {
-		const uint8_t *b;
-		size_t blen;
-
-		cw_roster_cert_bytes(cur, i, &b, &blen);
-		if ((error = cw_buf_put(&certs[n], b, blen)) < 0)
-			goto done;
-	}
 	if ((error = cw_cert_issue(&cert, org, &req, role, now, 0)) < 0 ||
-	    (error = cw_buf_put(&certs[n++], cert.data, cert.len)) < 0 ||
-	    (error = cw_roster_build(&roster, org, cw_roster_org_name(cur), cur, certs, n, now)) < 0 ||
-	    (error = cw_roster_parse(&next, roster.data, roster.len)) < 0)
+	    (error = next_roster(&roster, h, org, cur, &cert, NULL, now)) < 0)
 		goto done;
-	if ((error = cw_store_begin(cw_home_store(h))) < 0)
-		goto done;
-	began = 1;
-	if ((error = roster_store(h, next, roster.data, roster.len)) < 0 ||
-	    (error = cw_store_commit(cw_home_store(h))) < 0)
-		goto done;
-	began = 0;
 	if ((error = cw_enrolment_build(out, cert.data, cert.len, roster.data, roster.len)) < 0)
 		goto done;
 	if (cert_out && (error = cw_cert_parse(cert_out, cert.data, cert.len)) < 0)
 		goto done;
 done:
-	if (began)
-		cw_store_rollback(cw_home_store(h));
-	for (i = 0; certs && i < n; i++)
-		cw_buf_dispose(&certs[i]);
-	free(certs);
 	cw_roster_free(cur);
-	cw_roster_free(next);
 	cw_buf_dispose(&cert);
 	cw_buf_dispose(&roster);
 	return error;
+}
+
+int cw_org_revoke(cw_revocation *out, cw_home *h, const cw_keys *org, const char *device,
+                  cw_revoked_chain *chains, size_t nchains)
+{
+	cw_roster *cur = NULL;
+	cw_buf rev = CW_BUF_INIT, roster = CW_BUF_INIT;
+	const cw_cert *c;
+	long idx;
+	int error;
+	int64_t now = now_seconds();
+
+	if ((error = cw_org_roster(&cur, h)) < 0)
+		goto done;
+	if (!cw_secret_equal(cw_roster_org_pk(cur), cw_keys_sign_pk(org), CW_PK_BYTES)) {
+		error = cw_error(CW_EVERIFY, "this agency key is not the one this node's roster names");
+		goto done;
+	}
+	if ((idx = cw_org_find_device(cur, device)) < 0) {
+		error = cw_error(CW_ENOTFOUND, "no device '%.40s' in the agency's roster", device);
+		goto done;
+	}
+	c = cw_roster_cert(cur, (size_t)idx);
+	if (cw_secret_equal(c->sign_pk, cw_keys_sign_pk(cw_home_keys(h)), CW_PK_BYTES)) {
+		error = cw_error(CW_EINVALID, "a node cannot revoke itself");
+		goto done;
+	}
+	if (cw_roster_revoked(cur, c->sign_pk)) {
+		error = cw_error(CW_EEXISTS, "device %s (%s) is revoked already", c->device_id, c->name);
+		goto done;
+	}
+	if ((error = cw_revocation_encode(&rev, c->sign_pk, now, chains, nchains)) < 0 ||
+	    (error = next_roster(&roster, h, org, cur, NULL, &rev, now)) < 0)
+		goto done;
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out->sign_pk, c->sign_pk, CW_PK_BYTES);
+		memcpy(out->device_id, c->device_id, sizeof(out->device_id));
+		out->revoked_at = now;
+		out->nchains = nchains;
+	}
+done:
+	cw_roster_free(cur);
+	cw_buf_dispose(&rev);
+	cw_buf_dispose(&roster);
+	return error;
+}
+
+long cw_org_find_device(const cw_roster *r, const char *device)
+{
+	size_t i, n = cw_roster_count(r), len = strlen(device);
+	long found = -1;
+
+	for (i = 0; i < n; i++) {
+		const cw_cert *c = cw_roster_cert(r, i);
+
+		if (strcmp(c->name, device) == 0 || strcmp(c->device_id, device) == 0)
+			return (long)i;
+	}
+	/* a unique prefix of a device id */
+	for (i = 0; len >= 4 && i < n; i++)
+		if (strncmp(cw_roster_cert(r, i)->device_id, device, len) == 0) {
+			if (found >= 0)
+				return -1;
+			found = (long)i;
+		}
+	return found;
 }
 
 int cw_org_join(cw_home *h, const uint8_t *package, size_t len, cw_cert *cert_out)
@@ -508,7 +643,7 @@ done:
 
 int cw_org_keyring(cw_keyring *out, cw_home *h)
 {
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	cw_roster *r = NULL;
 	size_t i;
 	int error;
@@ -521,6 +656,10 @@ int cw_org_keyring(cw_keyring *out, cw_home *h)
 	for (i = 0; r && i < cw_roster_count(r); i++)
 		if ((error = cw_keyring_add(&kr, cw_roster_cert(r, i)->sign_pk)) < 0)
 			goto done;
+	if (r && cw_roster_revocation_count(r)) {
+		cw_keyring_set_roster(&kr, r);
+		r = NULL;
+	}
 	{
 		uint8_t id[CW_AUTHOR_BYTES];
 
@@ -531,6 +670,7 @@ int cw_org_keyring(cw_keyring *out, cw_home *h)
 	}
 	*out = kr;
 	kr.e = NULL;
+	kr.roster = NULL;
 done:
 	cw_keyring_dispose(&kr);
 	cw_roster_free(r);

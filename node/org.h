@@ -29,6 +29,19 @@ int cw_org_unlock(cw_keys **out, cw_home *h, const char *path, const char *pass,
 int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org, const uint8_t *request,
                   size_t len, cw_role role);
 
+/* Revoke a device (name, id or unique id prefix of the newest roster):
+ * sign the next roster with a revocation naming, for each chain of the
+ * device the agency accepts, its last op and commit (chains, from the
+ * caller's git log), and store it. CW_ENOTFOUND for an unknown device,
+ * CW_EEXISTS when revoked already. out (may be NULL) gets the revocation
+ * (its chains not filled in). */
+int cw_org_revoke(cw_revocation *out, cw_home *h, const cw_keys *org, const char *device,
+                  cw_revoked_chain *chains, size_t nchains);
+
+/* The index in r of the device named by name, id or unique id prefix
+ * (at least 4 characters), or -1. */
+long cw_org_find_device(const cw_roster *r, const char *device);
+
 /* Install this device's certificate and the roster from an enrolment
  * package. A package that does not verify, is for another device, or comes
  * from another agency than the one already trusted is CW_EVERIFY. */

@@ -82,6 +82,18 @@ static const char *const migrations[] = {
 	"CREATE TABLE peer_gave(device TEXT NOT NULL, ref TEXT NOT NULL,"
 	"  PRIMARY KEY(device, ref)) WITHOUT ROWID;"
 	"CREATE TABLE committed(case_id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 4: erased cases (node/erase.h); the ops of an erased case, and only
+	 * those, may be deleted. */
+	"CREATE TABLE erased(case_id BLOB PRIMARY KEY, by_device TEXT NOT NULL, at INTEGER NOT NULL,"
+	"  tombstone TEXT NOT NULL, docs TEXT NOT NULL, recorded_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TRIGGER erased_keep_u BEFORE UPDATE OF case_id, by_device, at, tombstone ON erased"
+	"  BEGIN SELECT RAISE(ABORT, 'an erasure cannot be changed'); END;"
+	"CREATE TRIGGER erased_keep_d BEFORE DELETE ON erased"
+	"  BEGIN SELECT RAISE(ABORT, 'an erasure cannot be undone'); END;"
+	"DROP TRIGGER ops_append_only_d;"
+	"CREATE TRIGGER ops_append_only_d BEFORE DELETE ON ops"
+	"  WHEN NOT EXISTS (SELECT 1 FROM erased WHERE case_id=OLD.case_id)"
+	"  BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -24,7 +24,7 @@ typedef struct cw_store cw_store;
 #define CW_STORE_CREATE 1u /* create the file when it does not exist */
 
 /* The schema version this build writes. */
-#define CW_STORE_SCHEMA_VERSION 3
+#define CW_STORE_SCHEMA_VERSION 4
 
 int cw_store_open(cw_store **out, const char *path, const cw_secret *page_key, unsigned flags);
 

@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "log.h"
 #include "manifest.h"
+#include "tombstone.h"
 #include "node/org.h"
 #include "node/peer.h"
 #include "util/error.h"
@@ -48,16 +49,26 @@ static void selection_dispose(selection *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Is peer a member of the case whose chains are all[i..j)? */
+/* Is peer a member of the case whose chains are all[i..j)? It is when a
+ * chain's head grants it the newest key generation any of them grants (a
+ * member removed by `unshare` holds only older ones). */
 static int is_member(int *yes, cw_log *log, const cw_peer *p, const cw_bundle_ref *all, size_t i, size_t j)
 {
-	int error = CW_OK;
+	uint32_t newest = 0, gen;
+	int granted, error;
 
 	*yes = p->role == CW_ROLE_HUB;
-	for (; !*yes && i < j; i++)
-		if ((error = cw_log_granted(yes, log, all[i].oid, p->device_id)) < 0)
+	for (; !(p->role == CW_ROLE_HUB) && i < j; i++) {
+		if ((error = cw_log_granted(&granted, &gen, log, all[i].oid, p->device_id)) < 0)
 			return error;
-	return error;
+		if (gen > newest) {
+			newest = gen;
+			*yes = 0;
+		}
+		if (gen == newest && granted)
+			*yes = 1;
+	}
+	return CW_OK;
 }
 
 static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p)
@@ -318,7 +329,8 @@ int cw_sync_export(cw_export_report *rep, cw_home *h, const char *peer, const ch
 		goto done;
 	if (progress)
 		progress(ctx, "Signing new changes", 0, 0);
-	if ((error = cw_log_commit(&rep->commits, log, st, me, roster)) < 0 ||
+	if ((error = cw_log_erasure_sweep(NULL, log, st)) < 0 ||
+	    (error = cw_log_commit(&rep->commits, log, st, me, roster)) < 0 ||
 	    (error = cw_log_roster_publish(log, h)) < 0 || (error = select_refs(&s, log, st, &p)) < 0 ||
 	    (error = plan_parts(&parts, &nparts, log, me, &p, &s, max_bytes, out_path, now, progress, ctx)) <
 	        0 ||
@@ -454,6 +466,7 @@ typedef struct {
 	const char *manifest_oid;
 	const cw_roster *roster;
 	cw_import_report *rep;
+	const cw_tombstone_set *erasures; /* applied in the same transaction */
 } record_ctx;
 
 /* Refuse a bundle whose sequence number was received with another
@@ -487,6 +500,8 @@ static int record_bundle(cw_store *st, void *p)
 	size_t i;
 	int state, error;
 
+	if ((error = cw_tombstone_apply(st, c->erasures)) < 0)
+		return error;
 	if ((error = cw_peer_received_state(&state, st, m->from, m->seq, c->manifest_oid)) < 0)
 		return error;
 	if (state == 2)
@@ -519,13 +534,16 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 	const cw_keys *me = cw_home_keys(h);
 	cw_bundle_header hdr;
 	cw_manifest m;
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	cw_roster *roster = NULL;
 	cw_buf msg = CW_BUF_INIT;
 	const char *manifest_oid = NULL;
 	char signer[CW_DEVICE_ID_LEN + 1];
 	record_ctx rec;
 	cw_log_hook hook = { record_bundle, &rec };
+	cw_tombstone_set ts = { NULL, 0, 0 };
+	cw_bundle_ref *tips = NULL;
+	size_t ntips = 0;
 	size_t i, taken;
 	int error;
 
@@ -594,13 +612,33 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 	 * sender), and again inside the transaction. */
 	if ((error = check_replay(st, &rec)) < 0)
 		goto done;
-	error = cw_log_take(&rep->ops, log, st, &kr, me, m.refs, m.nrefs, &hook);
+	/* Erasures: checked before anything is taken (one without the right
+	 * refuses the bundle), applied in the take's transaction; the chains
+	 * of erased cases are left out. */
+	if ((error = cw_tombstone_check(&ts, h, log, &kr, m.refs, m.nrefs)) < 0 ||
+	    (error = cw_tombstone_filter(&tips, &ntips, &rep->left_out, st, &ts, m.refs, m.nrefs)) < 0)
+		goto done;
+	rec.erasures = &ts;
+	error = cw_log_take(&rep->ops, log, st, &kr, me, tips, ntips, &hook);
+	if (error == CW_OK || error == CW_EWAIT) {
+		int taken_error = error;
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", cw_error_last());
+		rep->erased = ts.n;
+		if ((error = cw_tombstone_finish(h, log)) == CW_OK && ntips >= CW_LOG_PACK_REFS_AT)
+			error = cw_log_pack_refs(log);
+		if (error == CW_OK)
+			error = taken_error == CW_EWAIT ? cw_error(CW_EWAIT, "%s", why) : CW_OK;
+	}
 	if (error == CW_EWAIT) {
 		cw_error_clear();
 		rep->waiting_ops = 1;
 		error = CW_OK;
 	}
 done:
+	free(tips);
+	cw_tombstone_set_dispose(&ts);
 	cw_buf_dispose(&msg);
 	cw_manifest_dispose(&m);
 	cw_bundle_header_dispose(&hdr);
@@ -696,6 +734,8 @@ static void drain_inbox(cw_import_report *rep, cw_home *h, cw_log *log, const ch
 				unlink(p);
 				rep->inbox_applied++;
 				rep->ops += r.ops;
+				rep->erased += r.erased;
+				rep->left_out += r.left_out;
 				progress = 1;
 			} else {
 				/* Refused for good: kept aside for someone to look at. */

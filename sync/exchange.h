@@ -7,6 +7,8 @@
  *     (P is a hub, or a commit at a chain head of C grants P the case
  *     key) whose head P has not acknowledged;
  *   - refs/cw/roster/<seq> for the roster versions P has not acknowledged;
+ *   - refs/cw/erased/<C> for the erasure tombstones P has not acknowledged
+ *     (sync/tombstone.h), to every peer;
  *   - refs/cw/manifest: a signed note (sync/log.h) whose message is the
  *     manifest (sync/manifest.h): sender, receiver, the per-pair sequence
  *     number, part i of n, the refs carried, and the heads of those kinds
@@ -22,8 +24,11 @@
  * Import checks the roster chain, the manifest's signature by an enrolled
  * device, that it is for this device and names exactly the refs carried,
  * and that its sequence number was not used for another bundle (a replay);
- * then takes the chains (sync/log.h cw_log_take). Importing a bundle again
- * changes nothing.
+ * then checks the erasure tombstones it carries (one without the erasure
+ * right refuses the whole bundle, CW_EVERIFY), then takes the chains
+ * (sync/log.h cw_log_take) except those of erased cases, erasing the
+ * cases of the new tombstones in the same transaction. Importing a bundle
+ * again changes nothing.
  */
 #ifndef CW_EXCHANGE_H
 #define CW_EXCHANGE_H
@@ -69,6 +74,8 @@ typedef struct {
 	size_t inbox_left;    /* bundles still waiting in the inbox */
 	size_t inbox_refused; /* waiting bundles refused once applied (moved to inbox/refused/) */
 	char inbox_why[256];  /* why the last of them was refused */
+	size_t erased;        /* cases erased by tombstones it carried (sync/tombstone.h) */
+	size_t left_out;      /* chains of erased cases it carried, left out */
 } cw_import_report;
 
 /* Import the bundle at path. CW_EWAIT when its prerequisites are missing:

@@ -10,6 +10,7 @@
 #include "node/org.h"
 #include "crypto/sshsig.h"
 #include "node/case.h"
+#include "node/erase.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -147,7 +148,21 @@ int cw_log_parse_message(cw_log_message *out, const char *msg, size_t len)
 	    !expect(&p, end, "\nauthor: ") || !take_hex(m.author, CW_AUTHOR_BYTES, &p, end) ||
 	    !expect(&p, end, "\nseq: ") || !take_u64(&m.first, &p, end) || !expect(&p, end, "-") ||
 	    !take_u64(&m.last, &p, end) || !expect(&p, end, "\nops-blake2b: ") ||
-	    !take_hex(m.ops_hash, CW_HASH_BYTES, &p, end) || !expect(&p, end, "\n") || p != end)
+	    !take_hex(m.ops_hash, CW_HASH_BYTES, &p, end) || !expect(&p, end, "\n"))
+		return cw_error(CW_EINVALID, "a log commit message is not in the caseway ops v1 form");
+	/* "key: N" (N >= 2) when the ops are sealed under a later generation of
+	 * the case key than the first */
+	m.generation = 1;
+	if (p != end) {
+		uint64_t g;
+
+		if (!expect(&p, end, "key: ") || !take_u64(&g, &p, end) || g < 2 || g > UINT32_MAX ||
+		    !expect(&p, end, "\n"))
+			return cw_error(CW_EINVALID,
+			                "a log commit message is not in the caseway ops v1 form");
+		m.generation = (uint32_t)g;
+	}
+	if (p != end)
 		return cw_error(CW_EINVALID, "a log commit message is not in the caseway ops v1 form");
 	if (m.last < m.first || m.last - m.first >= CW_LOG_BATCH_MAX_OPS)
 		return cw_error(CW_EINVALID, "a log commit message names an impossible seq range");
@@ -896,7 +911,7 @@ static int add_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ros
 {
 	git_commit *parent = NULL;
 	git_tree *prev_tree = NULL;
-	char(*members)[CW_DEVICE_ID_LEN + 1] = NULL;
+	char(*members)[CW_DEVICE_ID_LEN + 1] = NULL, creator[CW_DEVICE_ID_LEN + 1];
 	size_t nmembers = 0, i, j, count = roster ? cw_roster_count(roster) : 0;
 	uint32_t gen;
 	int error;
@@ -912,12 +927,22 @@ static int add_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ros
 	        0 ||
 	    (error = cw_case_members(&members, &nmembers, st, case_id)) < 0)
 		goto done;
+	/* the coordinator who created the case is a member without a member item */
+	if ((error = cw_erase_creator(creator, st, case_id)) == CW_ENOTFOUND) {
+		cw_error_clear();
+		creator[0] = '\0';
+	} else if (error < 0) {
+		goto done;
+	}
 	for (i = 0; i < count; i++) {
 		const cw_cert *c = cw_roster_cert(roster, i);
-		int member = c->role == CW_ROLE_HUB;
+		int member = c->role == CW_ROLE_HUB && !cw_roster_revoked(roster, c->sign_pk);
 
+		if (!member && strcmp(creator, c->device_id) == 0)
+			member = !cw_roster_revoked(roster, c->sign_pk);
 		for (j = 0; !member && j < nmembers; j++)
-			member = strcmp(members[j], c->device_id) == 0;
+			member = strcmp(members[j], c->device_id) == 0 &&
+			         !cw_roster_revoked(roster, c->sign_pk);
 		if (member &&
 		    (error = add_grant(log, st, tb, prev_tree, case_id, gen, c->device_id, c->box_pk)) < 0)
 			goto done;
@@ -946,6 +971,7 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 	char name[REF_LEN + 1], hex[GIT_OID_HEXSZ + 1], chex[CASE_HEX + 1], ahex[AUTHOR_HEX + 1];
 	char hhex[2 * CW_HASH_BYTES + 1], line[256];
 	uint64_t secs = cw_hlc_ms(ops[n - 1].hlc) / 1000;
+	uint32_t gen = 1;
 	int error, rc;
 
 	batch.cap = CW_LOG_BATCH_MAX_BYTES;
@@ -964,7 +990,7 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 			error = cw_error(error, "the new ops of case %s are too large for one commit", chex);
 			goto done;
 		}
-	if ((error = cw_case_key(&key, st, ops[0].case_id)) < 0)
+	if ((error = cw_case_key_at(&key, &gen, st, ops[0].case_id, 0)) < 0)
 		goto done;
 	box_context(ctx, ops[0].case_id, author);
 	if ((error = cw_seal_box(&box, key, ctx, sizeof(ctx), batch.data, batch.len)) < 0)
@@ -1015,8 +1041,14 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 	snprintf(line, sizeof(line),
 	         "caseway ops v1\n\ncase: %s\nauthor: %s\nseq: %" PRIu64 "-%" PRIu64 "\nops-blake2b: %s\n",
 	         chex, ahex, ops[0].seq, ops[n - 1].seq, hhex);
-	if ((error = cw_buf_put(&text, line, strlen(line))) < 0 ||
-	    (error = cw_sshsig_sign_commit(&signed_text, me, (const char *)text.data, text.len)) < 0)
+	if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+		goto done;
+	if (gen > 1) {
+		snprintf(line, sizeof(line), "key: %" PRIu32 "\n", gen);
+		if ((error = cw_buf_put(&text, line, strlen(line))) < 0)
+			goto done;
+	}
+	if ((error = cw_sshsig_sign_commit(&signed_text, me, (const char *)text.data, text.len)) < 0)
 		goto done;
 	if (git_repository_odb(&odb, log->repo) < 0 ||
 	    git_odb_write(&commit_oid, odb, signed_text.data, signed_text.len, GIT_OBJECT_COMMIT) < 0) {
@@ -1258,10 +1290,56 @@ static void chains_free(chain_t *c, size_t n)
 	free(c);
 }
 
+/* Take from the (checked) commit oid's tree the grant to me of generation
+ * gen (0: the newest it holds for me). *found = 0 when it has none. */
+static int take_grant_at(int *found, cw_log *log, cw_store *st, const cw_keys *me,
+                         const uint8_t case_id[CW_ID_BYTES], const git_oid *oid, uint32_t gen)
+{
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	const git_tree_entry *best = NULL;
+	uint32_t best_gen = 0, g;
+	char dev[CW_DEVICE_ID_LEN + 1];
+	size_t j;
+	int error = CW_OK;
+
+	*found = 0;
+	if (git_commit_lookup(&commit, log->repo, oid) < 0 || git_commit_tree(&tree, commit) < 0) {
+		error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
+		goto done;
+	}
+	for (j = 0; j < git_tree_entrycount(tree); j++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, j);
+
+		if (parse_grant_name(&g, dev, git_tree_entry_name(e)) && strcmp(dev, cw_keys_id(me)) == 0 &&
+		    (gen ? g == gen : g > best_gen)) {
+			best = e;
+			best_gen = g;
+		}
+	}
+	if (best == NULL)
+		goto done;
+	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(best)) < 0) {
+		error = cw_git__fail(CW_EINVALID, "a key grant of the git log cannot be read");
+		goto done;
+	}
+	if ((error = cw_grant_accept(st, me, case_id, git_blob_rawcontent(blob),
+	                             (size_t)git_blob_rawsize(blob))) < 0)
+		goto done;
+	*found = 1;
+done:
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return error;
+}
+
 /* Walk, check and open the new commits of one chain. */
-static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring *kr)
+static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring *kr, const cw_keys *me)
 {
 	cw_secret *key = NULL;
+	uint32_t key_gen = 0;
 	git_oid seen;
 	uint8_t ctx[CTX_LEN];
 	size_t i;
@@ -1272,7 +1350,7 @@ static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring
 	if (found && (git_oid_equal(&seen, &c->ref.head) ||
 	              git_graph_descendant_of(log->repo, &seen, &c->ref.head) == 1))
 		goto done; /* nothing new (the ref is at or behind what was taken) */
-	error = cw_case_key(&key, st, c->ref.case_id);
+	error = cw_case_key_at(&key, &key_gen, st, c->ref.case_id, 0);
 	if (error == CW_ENOTFOUND) {
 		/* Not a member: check what is new since the last check, and keep
 		 * only the ciphertext. */
@@ -1301,6 +1379,39 @@ static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring
 		link_t *l = &c->links[i];
 		char hex[GIT_OID_HEXSZ + 1];
 
+		if (l->msg.generation != key_gen) {
+			int granted = 0;
+
+			cw_secret_free(key);
+			key = NULL;
+			error = cw_case_key_at(&key, &key_gen, st, c->ref.case_id, l->msg.generation);
+			if (error == CW_ENOTFOUND && me) {
+				cw_error_clear();
+				if ((error = take_grant_at(&granted, log, st, me, c->ref.case_id, &l->oid,
+				                           l->msg.generation)) < 0)
+					goto done;
+				error = granted ? cw_case_key_at(&key, &key_gen, st, c->ref.case_id,
+				                                 l->msg.generation)
+				                : CW_ENOTFOUND;
+			}
+			if (error == CW_ENOTFOUND) {
+				/* A generation of the key this node was not given (it
+				 * was removed from the case): the rest stays ciphertext. */
+				cw_error_clear();
+				size_t j;
+
+				key_gen = 0;
+				for (j = i; j < c->nlinks; j++) {
+					cw_buf_dispose(&c->links[j].blob);
+					cw_buf_dispose(&c->links[j].plain);
+				}
+				c->nlinks = i;
+				error = CW_OK;
+				break;
+			}
+			if (error < 0)
+				goto done;
+		}
 		l->plain.cap = CW_LOG_BATCH_MAX_BYTES;
 		error = cw_seal_open(&l->plain, key, ctx, sizeof(ctx), l->blob.data, l->blob.len);
 		if (error < 0) {
@@ -1347,18 +1458,13 @@ static int mark_chain(cw_store *st, const chain_t *c)
 static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_keyring *kr,
                        const chain_ref *refs, size_t n)
 {
-	git_commit *commit = NULL;
-	git_tree *tree = NULL;
-	git_blob *blob = NULL;
 	link_t head;
-	size_t i, j;
-	int error = CW_OK;
+	size_t i;
+	int found, error = CW_OK;
 
 	memset(&head, 0, sizeof(head));
 	for (i = 0; i < n; i++) {
-		const git_tree_entry *best = NULL;
-		uint32_t have, best_gen = 0, gen;
-		char dev[CW_DEVICE_ID_LEN + 1];
+		uint32_t have;
 
 		error = cw_grant_generation(&have, st, refs[i].case_id);
 		if (error == CW_OK)
@@ -1366,47 +1472,15 @@ static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ke
 		if (error != CW_ENOTFOUND)
 			goto done;
 		cw_error_clear();
-		error = CW_OK;
-		if (git_commit_lookup(&commit, log->repo, &refs[i].head) < 0 ||
-		    git_commit_tree(&tree, commit) < 0) {
-			error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
+		cw_buf_dispose(&head.blob);
+		/* the grant is only as good as the commit that carries it */
+		if ((error = check_commit(&head, log, kr, &refs[i].head, refs[i].case_id, refs[i].author)) <
+		        0 ||
+		    (error = take_grant_at(&found, log, st, me, refs[i].case_id, &refs[i].head, 0)) < 0)
 			goto done;
-		}
-		for (j = 0; j < git_tree_entrycount(tree); j++) {
-			const git_tree_entry *e = git_tree_entry_byindex(tree, j);
-
-			if (parse_grant_name(&gen, dev, git_tree_entry_name(e)) &&
-			    strcmp(dev, cw_keys_id(me)) == 0 && gen > best_gen) {
-				best = e;
-				best_gen = gen;
-			}
-		}
-		if (best) {
-			cw_buf_dispose(&head.blob);
-			if ((error = check_commit(&head, log, kr, &refs[i].head, refs[i].case_id,
-			                          refs[i].author)) < 0)
-				goto done;
-			if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(best)) < 0) {
-				error = cw_git__fail(CW_EINVALID,
-				                     "a key grant of the git log cannot be read");
-				goto done;
-			}
-			if ((error = cw_grant_accept(st, me, refs[i].case_id, git_blob_rawcontent(blob),
-			                             (size_t)git_blob_rawsize(blob))) < 0)
-				goto done;
-			git_blob_free(blob);
-			blob = NULL;
-		}
-		git_tree_free(tree);
-		tree = NULL;
-		git_commit_free(commit);
-		commit = NULL;
 	}
 done:
 	cw_buf_dispose(&head.blob);
-	git_blob_free(blob);
-	git_tree_free(tree);
-	git_commit_free(commit);
 	return error;
 }
 
@@ -1434,7 +1508,7 @@ static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_ke
 		goto done;
 	for (i = 0; i < nrefs; i++) {
 		chains[i].ref = refs[i];
-		if ((error = prepare_chain(&chains[i], log, st, kr)) < 0)
+		if ((error = prepare_chain(&chains[i], log, st, kr, me)) < 0)
 			goto done;
 		skipped += (size_t)chains[i].skipped;
 	}
@@ -1514,11 +1588,83 @@ int cw_log_ingest(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *
 	size_t nrefs = 0;
 	int error;
 
-	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
+	/* Chains of erased cases go first (what a crashed erasure left). */
+	if ((error = cw_log_erasure_sweep(NULL, log, st)) < 0 ||
+	    (error = list_chains(&refs, &nrefs, log, NULL)) < 0)
 		goto done;
 	error = ingest_chains(ops_out, log, st, kr, me, refs, nrefs, NULL, NULL);
 done:
 	free(refs);
+	return error;
+}
+
+int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref *tip)
+{
+	const cw_revocation *rev;
+	const cw_revoked_chain *c;
+	cw_log_message msg;
+	chain_ref r;
+	git_oid oid, accepted;
+	char chex[CASE_HEX + 1];
+
+	if (strncmp(tip->name, REF_PREFIX, REF_PREFIX_LEN) != 0 || parse_ref_name(&r, tip->name) < 0 ||
+	    git_oid_fromstr(&oid, tip->oid) < 0) {
+		cw_error_clear();
+		return CW_OK; /* not a chain: cw_log_take judges it */
+	}
+	if ((rev = cw_keyring_revocation(kr, r.author)) == NULL)
+		return CW_OK;
+	if ((c = cw_revocation_chain(rev, r.case_id)) != NULL) {
+		git_oid_fromraw(&accepted, c->commit);
+		if (git_oid_equal(&accepted, &oid) ||
+		    git_graph_descendant_of(log->repo, &accepted, &oid) == 1)
+			return CW_OK;
+		/* the accepted commit may be unknown here: its seq says as much */
+		if (read_message(&msg, NULL, log, &oid) == CW_OK && msg.last < c->seq)
+			return CW_OK;
+	}
+	cw_error_clear();
+	cw_id_hex(chex, r.case_id);
+	return cw_error(CW_EVERIFY,
+	                "device %s was revoked by the agency: its changes to case %.8s after the revocation "
+	                "are refused",
+	                rev->device_id, chex);
+}
+
+int cw_log_pack_refs(cw_log *log)
+{
+	git_refdb *db = NULL;
+	int error = CW_OK;
+
+	if (git_repository_refdb(&db, log->repo) < 0 || git_refdb_compress(db) < 0)
+		error = cw_git__fail(CW_ERROR, "could not pack the refs of the git log");
+	git_refdb_free(db);
+	return error;
+}
+
+int cw_log_chains_of(cw_log *log, const uint8_t author[CW_AUTHOR_BYTES],
+                     int (*fn)(const uint8_t case_id[CW_ID_BYTES], const char *commit_hex, uint64_t last_seq,
+                               void *ctx),
+                     void *ctx)
+{
+	chain_ref *all = NULL;
+	cw_log_message msg;
+	size_t n = 0, i;
+	int error;
+
+	if ((error = list_chains(&all, &n, log, NULL)) < 0)
+		return error;
+	for (i = 0; i < n && error == CW_OK; i++) {
+		char hex[GIT_OID_HEXSZ + 1];
+
+		if (memcmp(all[i].author, author, CW_AUTHOR_BYTES) != 0)
+			continue;
+		if ((error = read_message(&msg, NULL, log, &all[i].head)) < 0)
+			break;
+		oid_hex(hex, &all[i].head);
+		error = fn(all[i].case_id, hex, msg.last, ctx);
+	}
+	free(all);
 	return error;
 }
 
@@ -1550,6 +1696,8 @@ int cw_log_take(size_t *ops_out, cw_log *log, cw_store *st, const cw_keyring *kr
 			error = cw_error(CW_EINVALID, "a chain head is not a commit id");
 			goto done;
 		}
+		if ((error = cw_log_check_revoked(log, kr, &tips[i])) < 0)
+			goto done;
 		cw_author_hex(ahex, r->author);
 		rc = git_reference_lookup(&ref, log->repo, r->name);
 		if (rc == GIT_ENOTFOUND) {
@@ -1613,7 +1761,12 @@ int cw_log_verify(size_t *commits_out, cw_log *log, const cw_keyring *kr)
 	if ((error = list_chains(&refs, &nrefs, log, NULL)) < 0)
 		goto done;
 	for (i = 0; i < nrefs; i++) {
-		if ((error = walk_chain(&links, &nlinks, log, kr, &refs[i], NULL)) < 0)
+		cw_bundle_ref tip;
+
+		snprintf(tip.name, sizeof(tip.name), "%s", refs[i].name);
+		oid_hex(tip.oid, &refs[i].head);
+		if ((error = cw_log_check_revoked(log, kr, &tip)) < 0 ||
+		    (error = walk_chain(&links, &nlinks, log, kr, &refs[i], NULL)) < 0)
 			goto done;
 		total += nlinks;
 		links_free(links, nlinks);
@@ -2018,7 +2171,7 @@ done:
 	return error;
 }
 
-int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *device_id)
+int cw_log_granted(int *yes, uint32_t *generation, cw_log *log, const char *commit_hex, const char *device_id)
 {
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
@@ -2027,17 +2180,24 @@ int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *de
 	int error = CW_OK;
 
 	*yes = 0;
+	*generation = 0;
 	if (git_oid_fromstr(&oid, commit_hex) < 0 || git_commit_lookup(&commit, log->repo, &oid) < 0 ||
 	    git_commit_tree(&tree, commit) < 0) {
 		error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
 		goto done;
 	}
-	for (i = 0; i < git_tree_entrycount(tree) && !*yes; i++) {
+	for (i = 0; i < git_tree_entrycount(tree); i++) {
 		char dev[CW_DEVICE_ID_LEN + 1];
 		uint32_t gen;
 
-		*yes = parse_grant_name(&gen, dev, git_tree_entry_name(git_tree_entry_byindex(tree, i))) &&
-		       strcmp(dev, device_id) == 0;
+		if (!parse_grant_name(&gen, dev, git_tree_entry_name(git_tree_entry_byindex(tree, i))))
+			continue;
+		if (gen > *generation) {
+			*generation = gen;
+			*yes = 0;
+		}
+		if (gen == *generation && strcmp(dev, device_id) == 0)
+			*yes = 1;
 	}
 done:
 	git_tree_free(tree);
@@ -2058,4 +2218,91 @@ int cw_log_is_ancestor(int *yes, cw_log *log, const char *ancestor_hex, const ch
 	}
 	*yes = git_graph_descendant_of(log->repo, &d, &a) == 1;
 	return CW_OK;
+}
+
+/* ---- erasure (sync/tombstone.h, node/erase.h) ------------------------------------------------ */
+
+typedef struct {
+	cw_log *log;
+	size_t dropped;
+} sweep_ctx;
+
+/* One erased case: its tombstone ref is made if missing (the object was
+ * written before the store recorded the erasure), its chain refs go. */
+static int sweep_one(const cw_erasure *e, void *p)
+{
+	sweep_ctx *c = p;
+	git_reference *ref = NULL;
+	chain_ref *refs = NULL;
+	git_oid oid;
+	char name[CW_LOG_ERASED_REF_LEN + 1], hex[CASE_HEX + 1];
+	size_t n = 0, i;
+	int rc, error;
+
+	cw_id_hex(hex, e->case_id);
+	snprintf(name, sizeof(name), "%s%s", CW_LOG_ERASED_PREFIX, hex);
+	rc = git_reference_lookup(&ref, c->log->repo, name);
+	git_reference_free(ref);
+	ref = NULL;
+	if (rc == GIT_ENOTFOUND && git_oid_fromstr(&oid, e->tombstone) == 0) {
+		git_commit *commit = NULL;
+
+		if (git_commit_lookup(&commit, c->log->repo, &oid) == 0) {
+			rc = git_reference_create(&ref, c->log->repo, name, &oid, 0, "caseway: erase");
+			git_reference_free(ref);
+			ref = NULL;
+			if (rc < 0 && rc != GIT_EEXISTS) {
+				git_commit_free(commit);
+				return cw_git__fail(CW_ERROR, "could not record an erasure in the git log");
+			}
+		}
+		git_commit_free(commit);
+	}
+	git_error_clear();
+	if ((error = list_chains(&refs, &n, c->log, e->case_id)) < 0)
+		return error;
+	for (i = 0; i < n; i++) {
+		rc = git_reference_remove(c->log->repo, refs[i].name);
+		if (rc < 0 && rc != GIT_ENOTFOUND) {
+			free(refs);
+			return cw_git__fail(CW_ERROR,
+			                    "could not drop a chain of an erased case from the git log");
+		}
+		c->dropped++;
+	}
+	free(refs);
+	return CW_OK;
+}
+
+int cw_log_erasure_sweep(size_t *dropped_out, cw_log *log, cw_store *st)
+{
+	sweep_ctx c = { log, 0 };
+	int error = cw_erase_each(st, sweep_one, &c);
+
+	if (dropped_out)
+		*dropped_out = c.dropped;
+	return error;
+}
+
+int cw_log_erased_ref(uint8_t case_id[CW_ID_BYTES], const char *name)
+{
+	if (strlen(name) != CW_LOG_ERASED_REF_LEN ||
+	    strncmp(name, CW_LOG_ERASED_PREFIX, sizeof(CW_LOG_ERASED_PREFIX) - 1) != 0 ||
+	    !cw_is_lower_hex(name + sizeof(CW_LOG_ERASED_PREFIX) - 1, CASE_HEX))
+		return 0;
+	return cw_hex_decode(case_id, CW_ID_BYTES, name + sizeof(CW_LOG_ERASED_PREFIX) - 1) == CW_OK;
+}
+
+int cw_log_chain_case(uint8_t case_id[CW_ID_BYTES], char author_out[CW_DEVICE_ID_LEN + 1], const char *name)
+{
+	chain_ref r;
+
+	if (strncmp(name, REF_PREFIX, REF_PREFIX_LEN) != 0 || parse_ref_name(&r, name) < 0) {
+		cw_error_clear();
+		return 0;
+	}
+	memcpy(case_id, r.case_id, CW_ID_BYTES);
+	if (author_out)
+		cw_author_hex(author_out, r.author);
+	return 1;
 }

@@ -172,11 +172,50 @@ const char *cw_log_path(const cw_log *log);
 /* Every direct ref whose name starts with prefix, sorted by name. */
 int cw_log_refs(cw_bundle_ref **out, size_t *n_out, cw_log *log, const char *prefix);
 
-/* *yes = 1 when the tree of the commit holds a grant to device_id. */
-int cw_log_granted(int *yes, cw_log *log, const char *commit_hex, const char *device_id);
+/* *generation = the newest key generation the commit's tree grants (0:
+ * none); *yes = 1 when it grants that generation to device_id. */
+int cw_log_granted(int *yes, uint32_t *generation, cw_log *log, const char *commit_hex,
+                   const char *device_id);
 
 /* *yes = 1 when ancestor is descendant or one of its ancestors. */
 int cw_log_is_ancestor(int *yes, cw_log *log, const char *ancestor_hex, const char *descendant_hex);
+
+/* CW_OK unless tip is a chain of a device kr holds revoked that goes past
+ * what the revocation accepts (CW_EVERIFY naming the device and case).
+ * cw_log_take checks every tip so; a pull checks first and skips. */
+int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref *tip);
+
+/* Move every loose ref into packed-refs (as `git pack-refs --all`): after
+ * taking many chains at once, so thousands of refs do not stay one small
+ * file each. Callers do it at CW_LOG_PACK_REFS_AT refs or more. */
+#define CW_LOG_PACK_REFS_AT 256
+int cw_log_pack_refs(cw_log *log);
+
+/* fn(case, head commit, last seq it carries) for every chain of author in
+ * this repository, by case (what `org revoke` names as accepted). */
+int cw_log_chains_of(cw_log *log, const uint8_t author[CW_AUTHOR_BYTES],
+                     int (*fn)(const uint8_t case_id[CW_ID_BYTES], const char *commit_hex, uint64_t last_seq,
+                               void *ctx),
+                     void *ctx);
+
+/* ---- erasure (node/erase.h, sync/tombstone.h) ----
+ * An erased case C keeps one ref, refs/cw/erased/<C: 32 hex>, naming its
+ * signed tombstone; its chains are dropped. */
+#define CW_LOG_ERASED_PREFIX "refs/cw/erased/"
+#define CW_LOG_ERASED_REF_LEN (sizeof(CW_LOG_ERASED_PREFIX) - 1 + 2 * CW_ID_BYTES)
+
+/* For every case the store records as erased: make its tombstone ref when
+ * it is missing, and delete its refs/cw/case/<C>/ refs (*dropped_out, may
+ * be NULL, counts them). cw_log_ingest runs it first, so a crash between
+ * the store's erasure and the refs' is completed by the next sync. */
+int cw_log_erasure_sweep(size_t *dropped_out, cw_log *log, cw_store *st);
+
+/* 1 and the case id when name is refs/cw/erased/<C>, else 0. */
+int cw_log_erased_ref(uint8_t case_id[CW_ID_BYTES], const char *name);
+
+/* 1, the case id and (author_out, may be NULL) the author when name is a
+ * chain ref refs/cw/case/<C>/<A>, else 0. */
+int cw_log_chain_case(uint8_t case_id[CW_ID_BYTES], char author_out[CW_DEVICE_ID_LEN + 1], const char *name);
 
 /* A commit message, parsed. */
 typedef struct {
@@ -184,6 +223,7 @@ typedef struct {
 	uint8_t author[CW_AUTHOR_BYTES];
 	uint64_t first, last;
 	uint8_t ops_hash[CW_HASH_BYTES];
+	uint32_t generation; /* of the case key the ops are sealed under (1 when not named) */
 } cw_log_message;
 
 /* Split an opened batch (outside bytes, after its box opened) into ops:

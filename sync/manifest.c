@@ -20,6 +20,8 @@
 #define CASE_HEX 32
 #define AUTHOR_HEX 16
 #define CASE_REF_LEN (CASE_PREFIX_LEN + CASE_HEX + 1 + AUTHOR_HEX)
+#define ERASED_PREFIX "refs/cw/erased/"
+#define ERASED_REF_LEN (sizeof(ERASED_PREFIX) - 1 + CASE_HEX)
 /* Longest line format writes: "have " oid " " case ref "\n". */
 #define LINE_MAX_LEN (5 + OID_HEX + 1 + CASE_REF_LEN + 1)
 
@@ -37,6 +39,9 @@ static int ref_valid_n(const char *s, size_t len)
 				return 0;
 		return 1;
 	}
+	/* refs/cw/erased/<case: 32 hex> (sync/tombstone.h) */
+	if (len == ERASED_REF_LEN && memcmp(s, ERASED_PREFIX, sizeof(ERASED_PREFIX) - 1) == 0)
+		return cw_is_lower_hex(s + sizeof(ERASED_PREFIX) - 1, CASE_HEX);
 	return len == CASE_REF_LEN && memcmp(s, CASE_PREFIX, CASE_PREFIX_LEN) == 0 &&
 	       cw_is_lower_hex(s + CASE_PREFIX_LEN, CASE_HEX) && s[CASE_PREFIX_LEN + CASE_HEX] == '/' &&
 	       cw_is_lower_hex(s + CASE_PREFIX_LEN + CASE_HEX + 1, AUTHOR_HEX);
@@ -314,7 +319,8 @@ static int parse_refs(cw_manifest *m, cursor *c, int fill)
 		name_len = vn - OID_HEX - 1;
 		if (!ref_valid_n(name, name_len))
 			return bad(c->line,
-			           "names a ref other than refs/cw/roster or refs/cw/case/<case>/<device>");
+			           "names a ref other than refs/cw/roster, refs/cw/case/<case>/<device> or "
+			           "refs/cw/erased/<case>");
 		if (prev[kind] != NULL && name_cmp(prev[kind], prev_len[kind], name, name_len) >= 0)
 			return bad(c->line, kind == 0
 			                        ? "ref lines are not in strictly increasing name order"

@@ -81,8 +81,9 @@ int cw_manifest_parse(cw_manifest *out, const char *text, size_t len) __attribut
 void cw_manifest_dispose(cw_manifest *m);
 
 /* 1 when name is "refs/cw/roster/<version>" (1 to 12 digits, no
- * leading zero) or "refs/cw/case/<32 lower hex>/<16 lower
- * hex>" (a change-log chain, sync/log.h), else 0. NULL gives 0. */
+ * leading zero), "refs/cw/case/<32 lower hex>/<16 lower
+ * hex>" (a change-log chain, sync/log.h) or "refs/cw/erased/<32 lower
+ * hex>" (an erasure tombstone, sync/tombstone.h), else 0. NULL gives 0. */
 int cw_manifest_ref_valid(const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "node/org.h"
+#include "tombstone.h"
 #include "util/error.h"
 
 #include <git2.h>
@@ -32,7 +33,8 @@
 
 /* The hub's refs land in the staging namespace, never on the log's own. */
 static char *const fetch_specs[] = { "+refs/cw/case/*:refs/cw-in/case/*",
-	                             "+refs/cw/roster/*:refs/cw-in/roster/*" };
+	                             "+refs/cw/roster/*:refs/cw-in/roster/*",
+	                             "+refs/cw/erased/*:refs/cw-in/erased/*" };
 
 /* One pull or push: progress, credentials, the hub's answers. */
 typedef struct {
@@ -370,6 +372,49 @@ static int count_new(size_t *out, cw_log *log, const heads *hub)
 	return CW_OK;
 }
 
+/* Leave out of hub the chains of revoked devices that go past what the
+ * agency accepts: anyone with write access to the hub can put them there,
+ * and they must not stop the rest from coming in. A head refused before
+ * (kept in the store's meta) is left out quietly; a new one is told once,
+ * in why (empty when there is none). */
+static int drop_revoked(heads *hub, cw_log *log, cw_store *st, const cw_keyring *kr, char *why, size_t cap)
+{
+	size_t i, kept = 0;
+	int error;
+
+	for (i = 0; i < hub->n; i++) {
+		cw_buf seen = CW_BUF_INIT;
+		char key[300], why_now[300];
+		int told;
+
+		if (cw_log_check_revoked(log, kr, &hub->v[i]) == CW_OK) {
+			hub->v[kept++] = hub->v[i];
+			continue;
+		}
+		snprintf(why_now, sizeof(why_now), "%s", cw_error_last());
+		snprintf(key, sizeof(key), "cw-refused:%s", hub->v[i].name);
+		error = cw_store_meta_get(st, key, &seen);
+		told = error == CW_OK && seen.len == strlen(hub->v[i].oid) &&
+		       memcmp(seen.data, hub->v[i].oid, seen.len) == 0;
+		cw_buf_dispose(&seen);
+		cw_error_clear();
+		if (told)
+			continue;
+		if (!why[0])
+			snprintf(why, cap, "%s", why_now);
+		if ((error = cw_store_meta_set(st, key, hub->v[i].oid, strlen(hub->v[i].oid))) < 0)
+			return error;
+	}
+	hub->n = kept;
+	return CW_OK;
+}
+
+/* The erasures of the hub's tombstones, in the take's transaction. */
+static int erase_in_take(cw_store *st, void *ctx)
+{
+	return cw_tombstone_apply(st, ctx);
+}
+
 /* Fetch, then take the roster versions and the chains. hub_out: the hub's
  * heads as fetched (refs/cw/ names). The staging refs are gone after. */
 static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log, git_repository *repo,
@@ -377,9 +422,14 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 {
 	cw_store *st = cw_home_store(h);
 	const cw_keys *me = cw_home_keys(h);
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	heads hub = { NULL, 0 };
-	size_t i, fresh, taken, ops = 0;
+	size_t i, fresh = 0, taken, ops = 0;
+	char revoked_why[300] = "";
+	cw_tombstone_set ts = { NULL, 0, 0 };
+	cw_log_hook erase_hook = { erase_in_take, &ts };
+	cw_bundle_ref *tips = NULL;
+	size_t ntips = 0, ignored = 0;
 	int waiting = 0, error;
 
 	if ((error = clear_staging(repo, s)) < 0 || (error = fetch(s, repo, url)) < 0 ||
@@ -404,7 +454,18 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 		error = refuse(error, s);
 		goto done;
 	}
-	error = cw_log_take(&ops, log, st, &kr, me, hub.v, hub.n, NULL);
+	if ((error = drop_revoked(&hub, log, st, &kr, revoked_why, sizeof(revoked_why))) < 0)
+		goto done;
+	/* Erasures: checked before anything is taken, applied with the take;
+	 * the chains of erased cases stay out. */
+	if ((error = cw_tombstone_check(&ts, h, log, &kr, hub.v, hub.n)) < 0 ||
+	    (error = cw_tombstone_filter(&tips, &ntips, &ignored, st, &ts, hub.v, hub.n)) < 0) {
+		error = refuse(error, s);
+		goto done;
+	}
+	error = cw_log_take(&ops, log, st, &kr, me, tips, ntips, ts.n ? &erase_hook : NULL);
+	if (error == CW_OK && revoked_why[0])
+		error = cw_error(CW_EVERIFY, "%s", revoked_why);
 	if (error == CW_EWAIT) {
 		cw_error_clear();
 		waiting = 1;
@@ -416,6 +477,10 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 	}
 	rep->ops += ops;
 	rep->waiting_ops = waiting;
+	rep->erased += ts.n;
+	rep->left_out = ignored;
+	if (ts.n && (error = cw_tombstone_finish(h, log)) < 0)
+		goto done;
 	if (hub_out) {
 		*hub_out = hub;
 		hub.v = NULL;
@@ -428,11 +493,13 @@ done:
 		snprintf(why, sizeof(why), "%s", cw_error_last());
 		(void)clear_staging(repo, s);
 		cw_error(error, "%s", why);
-	} else {
-		error = clear_staging(repo, s);
+	} else if ((error = clear_staging(repo, s)) == CW_OK && fresh >= CW_LOG_PACK_REFS_AT) {
+		error = cw_log_pack_refs(log);
 	}
 	cw_keyring_dispose(&kr);
 	heads_dispose(&hub);
+	free(tips);
+	cw_tombstone_set_dispose(&ts);
 	return error;
 }
 
@@ -521,7 +588,12 @@ static int plan_push(specs_t *out, cw_log *log, const heads *hub)
 		const cw_bundle_ref *there;
 
 		if (strncmp(name, CASE_PREFIX, sizeof(CASE_PREFIX) - 1) != 0 &&
-		    strncmp(name, ROSTER_PREFIX, sizeof(ROSTER_PREFIX) - 1) != 0)
+		    strncmp(name, ROSTER_PREFIX, sizeof(ROSTER_PREFIX) - 1) != 0 &&
+		    strncmp(name, CW_LOG_ERASED_PREFIX, sizeof(CW_LOG_ERASED_PREFIX) - 1) != 0)
+			continue;
+		/* a tombstone never moves: the hub's, if any, stays */
+		if (strncmp(name, CW_LOG_ERASED_PREFIX, sizeof(CW_LOG_ERASED_PREFIX) - 1) == 0 &&
+		    heads_find(hub, name) != NULL)
 			continue;
 		if ((there = heads_find(hub, name)) != NULL) {
 			if (strcmp(there->oid, mine.v[i].oid) == 0)
@@ -584,6 +656,61 @@ done:
 	return error;
 }
 
+/* 1 when sp sends a tombstone (the hub must hold it before the chains of
+ * its case are deleted there: one more round). */
+static int pushes_tombstone(const specs_t *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->n; i++)
+		if (strncmp(sp->v[i], CW_LOG_ERASED_PREFIX, sizeof(CW_LOG_ERASED_PREFIX) - 1) == 0)
+			return 1;
+	return 0;
+}
+
+/* Delete on the hub the chains of the cases erased here whose tombstone the
+ * hub holds, so a `git gc` there removes their ciphertext. A hub that
+ * refuses deletions keeps them: counted in rep->hub_kept, not an error. */
+static int push_erasures(cw_remote_report *rep, session *s, cw_store *st, git_repository *repo,
+                         const char *url, const heads *hub)
+{
+	specs_t del = { NULL, 0 };
+	uint8_t cid[CW_ID_BYTES];
+	char tomb[CW_LOG_ERASED_REF_LEN + 1], hex[2 * CW_ID_BYTES + 1];
+	size_t i, len;
+	int moved, erased, error = CW_OK;
+
+	if (hub->n && (del.v = calloc(hub->n, sizeof(*del.v))) == NULL)
+		return cw_error_nomem();
+	for (i = 0; i < hub->n; i++) {
+		if (!cw_log_chain_case(cid, NULL, hub->v[i].name))
+			continue;
+		cw_id_hex(hex, cid);
+		snprintf(tomb, sizeof(tomb), "%s%s", CW_LOG_ERASED_PREFIX, hex);
+		if ((error = cw_erase_is(&erased, st, cid)) < 0)
+			goto done;
+		if (!erased || heads_find(hub, tomb) == NULL)
+			continue;
+		len = strlen(hub->v[i].name) + 2;
+		if ((del.v[del.n] = malloc(len)) == NULL) {
+			error = cw_error_nomem();
+			goto done;
+		}
+		snprintf(del.v[del.n++], len, ":%s", hub->v[i].name);
+	}
+	if (del.n == 0)
+		goto done;
+	if (push_once(&moved, s, repo, url, &del) < 0 || moved) {
+		cw_error_clear();
+		rep->hub_kept += del.n;
+	} else {
+		rep->hub_dropped += s->accepted;
+	}
+done:
+	specs_dispose(&del);
+	return error;
+}
+
 int cw_remote_push(cw_remote_report *rep, cw_home *h, const char *url, cw_progress_fn progress, void *ctx)
 {
 	session s;
@@ -607,13 +734,16 @@ int cw_remote_push(cw_remote_report *rep, cw_home *h, const char *url, cw_progre
 		if ((error = pull_round(rep, &s, h, log, repo, url, &hub)) < 0 ||
 		    (error = plan_push(&sp, log, &hub)) < 0)
 			goto done;
-		if (sp.n == 0)
-			goto done; /* the hub holds everything this node holds */
+		if (sp.n == 0) {
+			/* the hub holds everything this node holds */
+			error = push_erasures(rep, &s, cw_home_store(h), repo, url, &hub);
+			goto done;
+		}
 		error = push_once(&moved, &s, repo, url, &sp);
 		rep->pushed_refs += s.accepted;
-		if (error < 0 || !moved)
+		if (error < 0 || (!moved && !pushes_tombstone(&sp)))
 			goto done;
-		rep->retries++;
+		rep->retries += (size_t)moved;
 	}
 	error = cw_error(CW_ERROR, "the hub kept changing while pushing; try again");
 done:

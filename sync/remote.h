@@ -7,22 +7,31 @@
  *
  *     refs/cw/case/<C>/<A>   the chains (sync/log.h)
  *     refs/cw/roster/<seq>   the roster versions
+ *     refs/cw/erased/<C>     the erasure tombstones (sync/tombstone.h)
  *
  * exactly as HOME/log.git holds them. The hub runs no caseway: every check
  * is made by the node that takes what the hub holds.
  *
  * Pull fetches those refs into a private staging namespace of the log,
- * refs/cw-in/case/ and refs/cw-in/roster/ (emptied before the fetch and
- * always after), takes the roster versions first (the sender may have been
- * enrolled after this node), then the chains (cw_log_take: checked, all or
+ * refs/cw-in/case/, refs/cw-in/roster/ and refs/cw-in/erased/ (emptied
+ * before the fetch and always after), takes the roster versions first (the
+ * sender may have been enrolled after this node), then checks the hub's
+ * tombstones this node has not applied (one without the erasure right is
+ * CW_EVERIFY and nothing is taken), then the chains but those of erased
+ * cases, erasing the new tombstones' cases in the same transaction
+ * (cw_log_take: checked, all or
  * nothing; a chain the hub rewrote is CW_EVERIFY naming its author and
  * nothing is taken), then retries chains that waited for ops of others.
  *
  * Push signs this node's new ops into its chains, publishes the roster,
  * and then, up to CW_REMOTE_ROUNDS times: pulls, and pushes every ref under
  * refs/cw/case/ and refs/cw/roster/ that the hub lacks or holds at an
- * ancestor. It never forces. When the hub refuses a ref because another
- * node moved it meanwhile, the round is counted as a retry and run again.
+ * ancestor, and every tombstone it lacks. It never forces. When the hub
+ * refuses a ref because another node moved it meanwhile, the round is
+ * counted as a retry and run again. Once the hub holds everything (and a
+ * case's tombstone), the hub's chains of cases erased here are deleted
+ * there, so a `git gc --prune=now` of the hub drops their ciphertext; a
+ * hub that refuses deletions keeps them (counted, not an error).
  *
  * ssh:// takes its key from the ssh agent; https:// takes user and
  * password from the URL when it has them. Error messages never show a
@@ -61,6 +70,10 @@ typedef struct {
 	size_t pushed_refs;  /* refs the hub accepted */
 	size_t retries;      /* rounds the hub refused because it had moved */
 	int waiting_ops;     /* 1: some ops wait for ops of chains not here yet */
+	size_t erased;       /* cases erased by the hub's tombstones (sync/tombstone.h) */
+	size_t left_out;     /* chains of erased cases the hub holds, left out */
+	size_t hub_dropped;  /* chains of erased cases deleted on the hub by push */
+	size_t hub_kept;     /* those the hub refused to delete */
 } cw_remote_report;
 
 /* Take what the hub at url holds (see above). CW_EVERIFY for anything

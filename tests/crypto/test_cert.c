@@ -288,7 +288,7 @@ static void test_roster_chain(void)
 	make_cert(&certs[0], org, d1, "Hub", CW_ROLE_HUB);
 	make_cert(&certs[1], org, d2, "Ana", CW_ROLE_COORDINATOR);
 	make_cert(&certs[2], org, d3, "Posto 3", CW_ROLE_CLINIC);
-	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, 10));
+	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, NULL, 0, 10));
 	CHECK_OK(cw_roster_parse(&p1, r1.data, r1.len));
 	if (p1 == NULL)
 		goto done;
@@ -298,7 +298,7 @@ static void test_roster_chain(void)
 	cw_keys_hash(h, r1.data, r1.len);
 	CHECK(memcmp(cw_roster_hash(p1), h, CW_HASH_BYTES) == 0);
 	CHECK(memcmp(cw_roster_org_pk(p1), cw_keys_sign_pk(org), CW_PK_BYTES) == 0);
-	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, 20));
+	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, NULL, 0, 20));
 	CHECK_OK(cw_roster_parse(&p2, r2.data, r2.len));
 	if (p2 == NULL)
 		goto done;
@@ -312,7 +312,7 @@ static void test_roster_chain(void)
 	cw_roster_cert_bytes(p2, 1, &e, &elen);
 	CHECK(elen == certs[1].len && memcmp(e, certs[1].data, elen) == 0);
 	/* the third links to the second, not the first */
-	CHECK_OK(cw_roster_build(&r3, org, "Acme", p2, certs, 3, 30));
+	CHECK_OK(cw_roster_build(&r3, org, "Acme", p2, certs, 3, NULL, 0, 30));
 	CHECK_OK(cw_roster_parse(&p3, r3.data, r3.len));
 	if (p3 == NULL)
 		goto done;
@@ -321,7 +321,7 @@ static void test_roster_chain(void)
 	CHECK(memcmp(cw_roster_prev(p3), cw_roster_hash(p1), CW_HASH_BYTES) != 0);
 	/* an empty first roster is fine */
 	r3.len = 0;
-	CHECK_OK(cw_roster_build(&r3, org, "Acme", NULL, NULL, 0, 30));
+	CHECK_OK(cw_roster_build(&r3, org, "Acme", NULL, NULL, 0, NULL, 0, 30));
 	CHECK_CODE(roster_code(&r3), CW_OK);
 done:
 	for (size_t i = 0; i < 3; i++)
@@ -354,15 +354,15 @@ static void test_roster_negative(void)
 	make_cert(&certs[2], other_org, d2, "Ana", CW_ROLE_COORDINATOR);
 	CHECK_OK(cw_buf_put(&twice[0], certs[1].data, certs[1].len));
 	CHECK_OK(cw_buf_put(&twice[1], certs[1].data, certs[1].len));
-	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, 10));
+	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, NULL, 0, 10));
 	CHECK_OK(cw_roster_parse(&p1, r1.data, r1.len));
-	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, 20));
+	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, NULL, 0, 20));
 
 	/* building refuses what parsing would refuse */
-	CHECK_CODE(cw_roster_build(&bad, other_org, "Acme", p1, certs, 2, 30), CW_EVERIFY);
-	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, &certs[1], 2, 10), CW_EVERIFY);
-	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, twice, 2, 10), CW_EINVALID);
-	CHECK_CODE(cw_roster_build(&bad, org, "", NULL, certs, 1, 10), CW_EINVALID);
+	CHECK_CODE(cw_roster_build(&bad, other_org, "Acme", p1, certs, 2, NULL, 0, 30), CW_EVERIFY);
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, &certs[1], 2, NULL, 0, 10), CW_EVERIFY);
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, twice, 2, NULL, 0, 10), CW_EINVALID);
+	CHECK_CODE(cw_roster_build(&bad, org, "", NULL, certs, 1, NULL, 0, 10), CW_EINVALID);
 	CHECK(bad.len == 0);
 
 	/* an entry issued by another agency, signed into a roster by hand */
@@ -465,7 +465,7 @@ static void test_roster_many(void)
 		snprintf(req.name, sizeof(req.name), "device %zu", i);
 		CHECK_OK(cw_cert_issue(&certs[i], org, &req, CW_ROLE_CLINIC, T0, 0));
 	}
-	CHECK_OK(cw_roster_build(&r, org, "Acme", NULL, certs, N, T0));
+	CHECK_OK(cw_roster_build(&r, org, "Acme", NULL, certs, N, NULL, 0, T0));
 	CHECK_OK(cw_roster_parse(&p, r.data, r.len));
 	CHECK(p && cw_roster_count(p) == N);
 	/* the last one repeats the first: found */
@@ -473,7 +473,7 @@ static void test_roster_many(void)
 		cw_buf_dispose(&certs[N - 1]);
 		CHECK_OK(cw_buf_put(&certs[N - 1], certs[0].data, certs[0].len));
 		r.len = 0;
-		CHECK_CODE(cw_roster_build(&r, org, "Acme", NULL, certs, N, T0), CW_EINVALID);
+		CHECK_CODE(cw_roster_build(&r, org, "Acme", NULL, certs, N, NULL, 0, T0), CW_EINVALID);
 	}
 	for (i = 0; certs && i < N; i++)
 		cw_buf_dispose(&certs[i]);
@@ -590,6 +590,76 @@ static int write_seed(const char *dir, const char *sub, const char *name, const 
 }
 
 /* CW_WRITE_CERT_CORPUS=DIR: the seeds of fuzz_cert and fuzz_roster. */
+/* Revocations: round trip, lookups, and what the parser refuses. */
+static void test_revocation(void)
+{
+	cw_keys *org = keys_from(1), *d1 = keys_from(20), *d2 = keys_from(40), *d3 = keys_from(60);
+	cw_buf certs[2] = { CW_BUF_INIT, CW_BUF_INIT }, revs[2] = { CW_BUF_INIT, CW_BUF_INIT };
+	cw_buf r = CW_BUF_INIT, bad = CW_BUF_INIT;
+	cw_revoked_chain chains[3];
+	cw_roster *p = NULL;
+	const cw_revocation *rev;
+	uint8_t case_id[CW_REVOKED_CASE_BYTES];
+
+	make_cert(&certs[0], org, d1, "Hub", CW_ROLE_HUB);
+	make_cert(&certs[1], org, d2, "Ana", CW_ROLE_COORDINATOR);
+	memset(chains, 0, sizeof(chains));
+	for (int i = 0; i < 3; i++) {
+		chains[i].case_id[0] = (uint8_t)(30 - 10 * i); /* out of order: encode sorts */
+		chains[i].seq = (uint64_t)(i + 1) * 7;
+		memset(chains[i].commit, 0xa0 + i, CW_REVOKED_COMMIT_BYTES);
+	}
+	CHECK_OK(cw_revocation_encode(&revs[0], cw_keys_sign_pk(d2), T0 + 5, chains, 3));
+	CHECK_OK(cw_roster_build(&r, org, "Acme", NULL, certs, 2, revs, 1, T0));
+	CHECK_OK(cw_roster_parse(&p, r.data, r.len));
+	if (p == NULL)
+		goto done;
+	CHECK(cw_roster_count(p) == 2 && cw_roster_revocation_count(p) == 1);
+	CHECK(cw_roster_revoked(p, cw_keys_sign_pk(d2)) == 1);
+	CHECK(cw_roster_revoked(p, cw_keys_sign_pk(d1)) == 0);
+	rev = cw_roster_revocation(p, cw_keys_sign_pk(d2));
+	CHECK(rev != NULL && rev->revoked_at == T0 + 5 && rev->nchains == 3);
+	if (rev == NULL)
+		goto done;
+	CHECK(strcmp(rev->device_id, cw_keys_id(d2)) == 0);
+	memset(case_id, 0, sizeof(case_id));
+	case_id[0] = 20;
+	CHECK(cw_revocation_chain(rev, case_id) != NULL && cw_revocation_chain(rev, case_id)->seq == 14);
+	case_id[0] = 25;
+	CHECK(cw_revocation_chain(rev, case_id) == NULL);
+	/* a revocation of a device the roster does not list */
+	CHECK_OK(cw_revocation_encode(&revs[1], cw_keys_sign_pk(d3), T0, NULL, 0));
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, certs, 2, &revs[1], 1, T0), CW_EINVALID);
+	/* the same device twice */
+	CHECK_OK(cw_buf_put(&revs[1], NULL, 0));
+	revs[1].len = 0;
+	CHECK_OK(cw_revocation_encode(&revs[1], cw_keys_sign_pk(d2), T0, NULL, 0));
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, certs, 2, revs, 2, T0), CW_EINVALID);
+	/* chains out of order, and a length that lies, are malformed */
+	revs[1].len = 0;
+	CHECK_OK(cw_buf_put(&revs[1], revs[0].data, revs[0].len));
+	revs[1].data[CW_PK_BYTES + 8 + 4] = 40; /* the first case now sorts after the second */
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, certs, 2, &revs[1], 1, T0), CW_EINVALID);
+	revs[1].len = revs[0].len - 1;
+	memcpy(revs[1].data, revs[0].data, revs[1].len);
+	CHECK_CODE(cw_roster_build(&bad, org, "Acme", NULL, certs, 2, &revs[1], 1, T0), CW_EINVALID);
+	CHECK(bad.len == 0);
+	if (getenv("CW_WRITE_CERT_CORPUS"))
+		CHECK_OK(write_seed(getenv("CW_WRITE_CERT_CORPUS"), "roster", "revocation", r.data, r.len));
+done:
+	for (int i = 0; i < 2; i++) {
+		cw_buf_dispose(&certs[i]);
+		cw_buf_dispose(&revs[i]);
+	}
+	cw_buf_dispose(&r);
+	cw_buf_dispose(&bad);
+	cw_roster_free(p);
+	cw_keys_free(org);
+	cw_keys_free(d1);
+	cw_keys_free(d2);
+	cw_keys_free(d3);
+}
+
 static void test_write_corpus(void)
 {
 	const char *dir = getenv("CW_WRITE_CERT_CORPUS");
@@ -603,9 +673,9 @@ static void test_write_corpus(void)
 	CHECK_OK(cw_request_create(&req, d2, "Ana", CW_ROLE_COORDINATOR, T0));
 	make_cert(&certs[0], org, d1, "Hub", CW_ROLE_HUB);
 	make_cert(&certs[1], org, d2, "Ana", CW_ROLE_COORDINATOR);
-	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, T0));
+	CHECK_OK(cw_roster_build(&r1, org, "Acme", NULL, certs, 1, NULL, 0, T0));
 	CHECK_OK(cw_roster_parse(&p1, r1.data, r1.len));
-	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, T0 + 60));
+	CHECK_OK(cw_roster_build(&r2, org, "Acme", p1, certs, 2, NULL, 0, T0 + 60));
 
 	CHECK_OK(write_seed(dir, "cert", "request", req.data, req.len));
 	CHECK_OK(cw_armor_encode(&t, "request", req.data, req.len));
@@ -666,6 +736,7 @@ const cw_test cw_tests[] = { { "golden certificate", test_golden },
 	                     { "roster chain", test_roster_chain },
 	                     { "roster negative", test_roster_negative },
 	                     { "roster of many", test_roster_many },
+	                     { "revocations", test_revocation },
 	                     { "enrolment package", test_enrolment_package },
 	                     { "armour", test_armor },
 	                     { "write corpus", test_write_corpus },

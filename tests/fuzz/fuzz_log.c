@@ -6,7 +6,8 @@
  * untouched; what parses has a sane seq range and is canonical: written
  * back from the parsed fields it gives the input byte for byte (so two
  * different messages never parse the same). Seeds: messages written by
- * cw_log_commit and broken variants.
+ * cw_log_commit (with and without a later key generation) and broken
+ * variants.
  */
 #include "sync/log.h"
 #include "util/buf.h"
@@ -45,6 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	             "caseway ops v1\n\ncase: %s\nauthor: %s\nseq: %" PRIu64 "-%" PRIu64
 	             "\nops-blake2b: %s\n",
 	             c, a, m.first, m.last, h);
+	if (m.generation < 1)
+		abort();
+	if (n > 0 && m.generation > 1)
+		n += snprintf(again + n, sizeof(again) - (size_t)n, "key: %" PRIu32 "\n", m.generation);
 	if (n < 0 || (size_t)n != size || memcmp(again, data, size) != 0)
 		abort();
 	return 0;

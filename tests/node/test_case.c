@@ -283,7 +283,7 @@ static void test_concurrent_share_converges(void)
 {
 	cw_keys *ka = NULL, *kb = NULL;
 	cw_store *a = fresh_store(), *b = fresh_store();
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	uint8_t case_id[CW_ID_BYTES], da[CW_HASH_BYTES], db[CW_HASH_BYTES], want[CW_ID_BYTES];
 	cw_kv kv = { "name", "Ahmed Khan" };
 	cw_view_entity ea, eb;
@@ -365,7 +365,7 @@ static void test_share_after_remove(void)
 {
 	cw_keys *ka = NULL, *kb = NULL;
 	cw_store *a = fresh_store(), *b = fresh_store(), *c = fresh_store();
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	uint8_t case_id[CW_ID_BYTES], item[CW_ID_BYTES], da[CW_HASH_BYTES], db[CW_HASH_BYTES];
 	cw_kv kv = { "name", "Lena Petrova" };
 	char(*m)[CW_DEVICE_ID_LEN + 1] = NULL;

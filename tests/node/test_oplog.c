@@ -152,7 +152,7 @@ static void test_property(void)
 {
 	cw_keys *keys[NODES] = { NULL };
 	cw_store *node[NODES] = { NULL };
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	uint8_t case_id[CW_ID_BYTES], items[ITEMS + 1][CW_ID_BYTES];
 	uint8_t want[CW_HASH_BYTES], got[CW_HASH_BYTES];
 	static const char *const fields[] = { "phone", "diet", "languages" };
@@ -384,7 +384,7 @@ static void test_resolve_settles(void)
 {
 	cw_keys *ka = NULL, *kb = NULL;
 	cw_store *a = fresh_store(), *b = fresh_store();
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	uint8_t case_id[CW_ID_BYTES], da[CW_HASH_BYTES], db[CW_HASH_BYTES];
 	cw_kv kv = { "name", "Ahmed Khan" }, pa = { "phone", "+44 20 7946 0001" },
 	      pb = { "phone", "+44 20 7946 0002" };
@@ -430,7 +430,7 @@ static void test_tamper_and_equivocation(void)
 {
 	cw_keys *ka = NULL, *stranger = NULL;
 	cw_store *a = fresh_store(), *b = fresh_store();
-	cw_keyring kr = { 0, NULL }, only_stranger = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL }, only_stranger = { 0, NULL, NULL };
 	uint8_t case_id[CW_ID_BYTES];
 	cw_kv kv = { "name", "Lena Petrova" }, d1 = { "diet", "halal" }, d2 = { "diet", "vegan" };
 	cw_oplog_report rep;

@@ -352,7 +352,7 @@ static void test_open_creates_bare(void)
 static void test_two_nodes_through_git(void)
 {
 	node_t a, b, s, f, c;
-	cw_keyring kr = { 0, NULL }, kr_s = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL }, kr_s = { 0, NULL, NULL };
 	cw_kv kv = { "name", MARKER };
 	uint8_t case_id[CW_ID_BYTES], da[CW_HASH_BYTES], db[CW_HASH_BYTES], before[CW_HASH_BYTES];
 	char signers[400], tmp[300], ref_a[200], ref_b[200], ref_s[200], out[16384];
@@ -614,7 +614,7 @@ static void test_two_nodes_through_git(void)
 static void test_allowed_signers_form(void)
 {
 	cw_keys *k = NULL;
-	cw_keyring kr = { 0, NULL };
+	cw_keyring kr = { 0, NULL, NULL };
 	cw_buf b = CW_BUF_INIT;
 	char want[64];
 

@@ -122,12 +122,18 @@ static void test_ref_valid(void)
 		"refs/cw/cases/0000000000000000000000000000001/0123456789abcdef",
 		"refs/cw/case//00000000000000000000000000000001/0123456789abcde",
 		"refs/cw/case/00000000000000000000000000000001/0123456789abcdef ",
+		"refs/cw/erased/",
+		"refs/cw/erased/0000000000000000000000000000001",   /* 31 hex */
+		"refs/cw/erased/000000000000000000000000000000001", /* 33 hex */
+		"refs/cw/erased/0000000000000000000000000000000A",  /* upper */
+		"refs/cw/erased/00000000000000000000000000000001/0123456789abcdef",
 	};
 	size_t i;
 
 	CHECK(cw_manifest_ref_valid(ROSTER) == 1);
 	CHECK(cw_manifest_ref_valid(CASE_A) == 1);
 	CHECK(cw_manifest_ref_valid("refs/cw/case/ffffffffffffffffffffffffffffffff/ffffffffffffffff") == 1);
+	CHECK(cw_manifest_ref_valid("refs/cw/erased/0123456789abcdef0123456789abcdef") == 1);
 	CHECK(cw_manifest_ref_valid(NULL) == 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (cw_manifest_ref_valid(bad[i]) != 0)

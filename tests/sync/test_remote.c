@@ -580,7 +580,8 @@ static int free_port(void)
 }
 
 /* git daemon serving dir over git:// with receive-pack; *pid_out to stop it. */
-static int start_daemon(long *pid_out, int *port_out, const char *dir)
+/* One try at a git daemon on a free port; 1 when it answers. */
+static int try_daemon(long *pid_out, int *port_out, const char *dir)
 {
 	char pidfile[400], buf[32];
 	int port, tries;
@@ -589,11 +590,12 @@ static int start_daemon(long *pid_out, int *port_out, const char *dir)
 	if ((port = free_port()) < 0)
 		return 0;
 	snprintf(pidfile, sizeof(pidfile), "%s/daemon.pid", dir);
+	unlink(pidfile);
 	if (cw_test_run("git daemon --reuseaddr --listen=127.0.0.1 --port=%d --base-path='%s' --export-all "
 	                "--enable=receive-pack --informative-errors --detach --pid-file='%s' '%s'",
 	                port, dir, pidfile, dir) != 0)
 		return 0;
-	for (tries = 0; tries < 100; tries++) {
+	for (tries = 0; tries < 50; tries++) {
 		if (*pid_out == 0 && cw_test_capture(buf, sizeof(buf), "cat '%s' 2>/dev/null", pidfile) == 0)
 			*pid_out = atol(buf);
 		if (cw_test_run("git ls-remote git://127.0.0.1:%d/hub.git >/dev/null 2>&1", port) == 0)
@@ -605,7 +607,24 @@ static int start_daemon(long *pid_out, int *port_out, const char *dir)
 		}
 	}
 	*port_out = port;
-	return *pid_out > 0 && tries < 100;
+	if (*pid_out > 0 && tries < 50)
+		return 1;
+	if (*pid_out > 0)
+		kill((pid_t)*pid_out, SIGTERM);
+	*pid_out = 0;
+	return 0;
+}
+
+/* A git daemon serving dir on 127.0.0.1; another test on the machine may
+ * take the free port first, so a few tries on fresh ports. */
+static int start_daemon(long *pid_out, int *port_out, const char *dir)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 5; attempt++)
+		if (try_daemon(pid_out, port_out, dir))
+			return 1;
+	return 0;
 }
 
 static void test_retry_when_hub_refuses_update(void)

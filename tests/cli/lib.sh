@@ -4,7 +4,10 @@ set -u
 CW_BINARY=${1:?usage: $0 path/to/caseway}
 CW_BINARY=$(cd "$(dirname "$CW_BINARY")" && pwd)/$(basename "$CW_BINARY")
 T=$(mktemp -d "${TMPDIR:-/tmp}/cwsh.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+DAEMON_PID=
+# stop_daemon: end the git daemon serve_git started (by its pid), if any.
+stop_daemon() { [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=; }
+trap 'stop_daemon; rm -rf "$T"' EXIT
 export CASEWAY_PASSPHRASE="correct horse battery staple"
 unset CASEWAY_HOME
 PASSED=0
@@ -53,4 +56,26 @@ enrolled() {
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
+}
+
+# serve_git SRV [SECONDS [daemon options...]]: `git daemon` for the bare
+# repositories under SRV on 127.0.0.1 (receive-pack on), living at most
+# SECONDS (default 300); a few random ports are tried. Sets PORT and
+# DAEMON_PID; returns 1 (DAEMON_PID empty) when it would not start.
+serve_git() {
+  local srv=$1 limit=${2:-300} try
+  shift 2 2>/dev/null || shift $#
+  for try in 1 2 3 4 5; do
+    PORT=$((20000 + RANDOM % 20000))
+    timeout "$limit" git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$srv" --export-all \
+      --enable=receive-pack --reuseaddr "$@" "$srv" >"$T/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 50); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+      kill -0 "$DAEMON_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_daemon
+  done
+  return 1
 }

@@ -18,9 +18,6 @@
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 TOOL="${CW_BUILD:-$(dirname "$CW_BINARY")}/tests/test_sync_erase"
 [ -x "$TOOL" ] || { bad "no $TOOL (build the tests)"; finish; exit 1; }
-DAEMON_PID=
-stop_daemon() { [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=; }
-trap 'stop_daemon; rm -rf "$T"' EXIT
 
 # Single words, so the full-text index holds them whole (lower-cased).
 MARK="Zorblaxmarker9182"
@@ -62,19 +59,7 @@ fi
 git merge-base --is-ancestor "$2" "$3" || { echo "rewriting $1 is refused" >&2; exit 1; }
 HOOK
 chmod +x "$T/srv/hub.git/hooks/update"
-PORT=
-for try in 1 2 3 4 5; do
-  PORT=$((20000 + RANDOM % 20000))
-  timeout 300 git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$T/srv" --export-all \
-    --enable=receive-pack --reuseaddr "$T/srv" >"$T/daemon.log" 2>&1 &
-  DAEMON_PID=$!
-  for _ in $(seq 50); do
-    if git ls-remote "git://127.0.0.1:$PORT/hub.git" >/dev/null 2>&1; then break 2; fi
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  stop_daemon
-done
+serve_git "$T/srv"
 if [ -n "$DAEMON_PID" ]; then ok "git daemon serves the hub on 127.0.0.1:$PORT"; else
   bad "git daemon did not start"; finish; exit 1; fi
 URL="git://127.0.0.1:$PORT/hub.git"
@@ -296,6 +281,7 @@ git --git-dir="$T/anna/log.git" for-each-ref "refs/cw/case/$Y/" | grep -q . && b
 git bundle list-heads "$B/leftover2" 2>/dev/null | grep -q "refs/cw/case/$Y/" && bad "and never exports it" ||
   ok "and never exports it"
 
+served_by=$DAEMON_PID
 stop_daemon
-kill -0 "$DAEMON_PID" 2>/dev/null && bad "daemon still running" || ok "git daemon stopped"
+if [ -n "$served_by" ] && ! kill -0 "$served_by" 2>/dev/null; then ok "git daemon stopped"; else bad "daemon still running"; fi
 finish

@@ -9,9 +9,6 @@
 . "$(dirname "$0")/../cli/lib.sh" "$1"
 
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
-DAEMON_PID=
-stop_daemon() { [ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=; }
-trap 'stop_daemon; rm -rf "$T"' EXIT
 
 # ---- the served repository and the daemon ----------------------------------------
 mkdir -p "$T/srv"
@@ -27,19 +24,7 @@ git merge-base --is-ancestor "$2" "$3" || { echo "rewriting $1 is refused" >&2; 
 HOOK
 chmod +x "$T/srv/hub.git/hooks/update"
 
-PORT=
-for try in 1 2 3 4 5; do
-  PORT=$((20000 + RANDOM % 20000))
-  timeout 300 git daemon --listen=127.0.0.1 --port="$PORT" --base-path="$T/srv" --export-all \
-    --enable=receive-pack --reuseaddr "$T/srv" >"$T/daemon.log" 2>&1 &
-  DAEMON_PID=$!
-  for _ in $(seq 50); do
-    if git ls-remote "git://127.0.0.1:$PORT/hub.git" >/dev/null 2>&1; then break 2; fi
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  stop_daemon
-done
+serve_git "$T/srv"
 if [ -n "$DAEMON_PID" ]; then ok "git daemon serves the hub on 127.0.0.1:$PORT"; else
   bad "git daemon did not start"; finish; exit 1; fi
 URL="git://127.0.0.1:$PORT/hub.git"
@@ -108,6 +93,7 @@ other=$(git --git-dir="$T/srv/hub.git" for-each-ref --format='%(objectname)' 're
 if git --git-dir="$T/anna/log.git" push -q --force "$URL" "$other:$ref" 2>/dev/null; then
   bad "the served hub accepted a rewritten chain"; else ok "the served hub refuses a rewritten chain"; fi
 
+served_by=$DAEMON_PID
 stop_daemon
-kill -0 "$DAEMON_PID" 2>/dev/null && bad "daemon still running" || ok "git daemon stopped"
+if [ -n "$served_by" ] && ! kill -0 "$served_by" 2>/dev/null; then ok "git daemon stopped"; else bad "daemon still running"; fi
 finish

@@ -313,8 +313,12 @@ static int handoff_open(int argc, char **argv)
 	cli_say("Verified: signed by %s (%s, device %s), vouched for by the agency %s.", info.signer.name,
 	        cw_role_name(info.signer.role), info.signer.device_id, info.agency);
 	cli_say("Agency key fingerprint: %s", info.org_fingerprint);
-	cli_say("  Compare it with the one the agency gave you by phone or in person (or pass --org to "
-	        "check it).");
+	if (cli_opt_value(opts, NOPTS(opts), "--org"))
+		cli_say("  It is the one you gave with --org.");
+	else
+		cli_say(
+		    "  Compare it with the one the agency gave you by phone or in person (or pass --org to "
+		    "check it).");
 	if (info.contact[0])
 		cli_say("Coordinator's contact: %s", info.contact);
 	cli_say("Wrote %s/summary.html (open it in a browser), %s/ips.json (FHIR, for your records system) "

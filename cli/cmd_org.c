@@ -278,26 +278,62 @@ static int collect_chain(const uint8_t case_id[CW_ID_BYTES], const char *commit_
 	return CW_OK;
 }
 
+/* The cases whose key a revoked device could hold, to rotate. */
 typedef struct {
+	uint8_t (*v)[CW_ID_BYTES];
+	size_t n, alloc;
 	cw_store *st;
 	const cw_keys *me;
 	size_t rotated;
-} rotate_all;
+} rotation;
 
-static int rotate_one(const uint8_t case_id[CW_ID_BYTES], void *p)
+static int add_case(const uint8_t case_id[CW_ID_BYTES], void *p)
 {
-	rotate_all *r = p;
-	cw_secret *key = NULL;
-	int error = cw_case_key(&key, r->st, case_id);
+	rotation *r = p;
 
-	cw_secret_free(key);
-	if (error == CW_ENOTFOUND) { /* not readable here: nothing to rotate */
-		cw_error_clear();
-		return CW_OK;
+	if (r->n == r->alloc) {
+		size_t na = r->alloc ? 2 * r->alloc : 64;
+		void *g = realloc(r->v, na * sizeof(*r->v));
+
+		if (g == NULL)
+			return cw_error_nomem();
+		r->v = g;
+		r->alloc = na;
 	}
-	if (error < 0 || (error = cw_case_rotate(NULL, r->st, r->me, case_id)) < 0)
-		return error;
-	r->rotated++;
+	memcpy(r->v[r->n++], case_id, CW_ID_BYTES);
+	return CW_OK;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(a, b, CW_ID_BYTES);
+}
+
+/* Inside the revocation's transaction: a new key generation for each case
+ * listed that this node can read. */
+static int rotate_all(void *p)
+{
+	rotation *r = p;
+	size_t i;
+	int error;
+
+	if (r->n)
+		qsort(r->v, r->n, sizeof(*r->v), by_id);
+	for (i = 0; i < r->n; i++) {
+		cw_secret *key = NULL;
+
+		if (i > 0 && memcmp(r->v[i - 1], r->v[i], CW_ID_BYTES) == 0)
+			continue;
+		error = cw_case_key(&key, r->st, r->v[i]);
+		cw_secret_free(key);
+		if (error == CW_ENOTFOUND) { /* not readable here: nothing to rotate */
+			cw_error_clear();
+			continue;
+		}
+		if (error < 0 || (error = cw_case_rotate(NULL, r->st, r->me, r->v[i])) < 0)
+			return error;
+		r->rotated++;
+	}
 	return CW_OK;
 }
 
@@ -311,13 +347,14 @@ static int org_revoke(int argc, char **argv)
 	cw_log *log = NULL;
 	cw_roster *r = NULL;
 	chain_list chains = { NULL, 0, 0 };
-	rotate_all rot;
+	rotation rot;
 	cw_revocation rev;
 	const cw_cert *c;
 	uint8_t author[CW_AUTHOR_BYTES];
 	long idx;
 	int error;
 
+	memset(&rot, 0, sizeof(rot));
 	if ((error = cli_parse(argc, argv, opts, NOPTS(opts), pos, 1, &npos)) < 0)
 		goto done;
 	if (npos != 1) {
@@ -330,6 +367,8 @@ static int org_revoke(int argc, char **argv)
 	                           cw_secret_len(cli_last_passphrase()))) < 0 ||
 	    (error = cw_org_roster(&r, h)) < 0)
 		goto done;
+	rot.st = cw_home_store(h);
+	rot.me = cw_home_keys(h);
 	if ((idx = cw_org_find_device(r, pos[0])) < 0) {
 		error = cw_error(CW_ENOTFOUND,
 		                 "no device '%.40s' in the agency's roster (see `caseway org roster`)",
@@ -340,15 +379,17 @@ static int org_revoke(int argc, char **argv)
 	/* what the agency accepts: the device's chains as this node holds them */
 	if ((error = cw_author_from_hex(author, c->device_id)) < 0 ||
 	    (error = cw_log_open(&log, cw_home_dir(h))) < 0 ||
-	    (error = cw_log_chains_of(log, author, collect_chain, &chains)) < 0 ||
-	    (error = cw_org_revoke(&rev, h, org, c->device_id, chains.v, chains.n)) < 0)
+	    (error = cw_log_chains_of(log, author, collect_chain, &chains)) < 0)
 		goto done;
-	/* new keys for every case it could read: its own and those shared with it */
-	rot = (rotate_all){ cw_home_store(h), cw_home_keys(h), 0 };
+	/* new keys for every case it could read: those it wrote to and those
+	 * shared with it; a hub was granted every case */
 	for (i = 0; i < chains.n; i++)
-		if ((error = rotate_one(chains.v[i].case_id, &rot)) < 0)
+		if ((error = add_case(chains.v[i].case_id, &rot)) < 0)
 			goto done;
-	if ((error = cw_case_with_member(cw_home_store(h), c->device_id, rotate_one, &rot)) < 0 ||
+	if ((error = c->role == CW_ROLE_HUB
+	                 ? cw_case_each_readable(rot.st, add_case, &rot)
+	                 : cw_case_with_member(rot.st, c->device_id, add_case, &rot)) < 0 ||
+	    (error = cw_org_revoke(&rev, h, org, c->device_id, chains.v, chains.n, rotate_all, &rot)) < 0 ||
 	    (error = cw_log_roster_publish(log, h)) < 0)
 		goto done;
 	if (cli_g.json) {
@@ -368,6 +409,7 @@ static int org_revoke(int argc, char **argv)
 	        rot.rotated == 1 ? "" : "s");
 done:
 	free(chains.v);
+	free(rot.v);
 	cw_log_free(log);
 	cw_roster_free(r);
 	cw_keys_free(org);

@@ -243,14 +243,22 @@ done:
 int cmd_unshare(int argc, char **argv)
 {
 	cw_home *h = NULL;
+	cw_cert me;
 	cw_peer p;
 	uint8_t case_id[CW_ID_BYTES];
 	uint32_t gen = 0;
 	char hex[2 * CW_ID_BYTES + 1];
 	int error;
 
-	if ((error = case_and_peer(&h, case_id, &p, argc, argv, "unshare")) < 0 ||
-	    (error = cw_case_unshare(&gen, cw_home_store(h), cw_home_keys(h), case_id, p.device_id)) < 0)
+	if ((error = case_and_peer(&h, case_id, &p, argc, argv, "unshare")) < 0)
+		goto done;
+	/* a new key generation is taken only from a coordinator or a hub */
+	if (cw_org_cert(&me, h) == CW_OK && me.role != CW_ROLE_COORDINATOR && me.role != CW_ROLE_HUB) {
+		error = cw_error(CW_ERROR, "only a coordinator or head office can stop sharing a case");
+		goto done;
+	}
+	cw_error_clear();
+	if ((error = cw_case_unshare(&gen, cw_home_store(h), cw_home_keys(h), case_id, p.device_id)) < 0)
 		goto done;
 	cw_id_hex(hex, case_id);
 	if (cli_g.json) {

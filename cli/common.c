@@ -122,8 +122,8 @@ static int from_file(cw_secret **out, const char *path)
 {
 	int fd, error;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return cw_error_os(path);
+	if ((error = cw_file_open_in(&fd, path)) < 0)
+		return error;
 	error = read_line(out, fd, path);
 	close(fd);
 	return error;

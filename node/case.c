@@ -562,6 +562,25 @@ int cw_case_unshare(uint32_t *generation_out, cw_store *st, const cw_keys *me,
 	return error;
 }
 
+int cw_case_each_readable(cw_store *st, int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, error = CW_OK;
+
+	rc = sqlite3_prepare_v2(cw_store__db(st), "SELECT DISTINCT case_id FROM case_keys ORDER BY case_id",
+	                        -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return cw_store__error(st, rc, "reading the case keys");
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (sqlite3_column_bytes(stmt, 0) == CW_ID_BYTES &&
+		    (error = fn(sqlite3_column_blob(stmt, 0), ctx)) != 0)
+			break;
+	if (error == CW_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		error = cw_store__error(st, rc, "reading the case keys");
+	sqlite3_finalize(stmt);
+	return error;
+}
+
 int cw_case_with_member(cw_store *st, const char *device_id,
                         int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx)
 {

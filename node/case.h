@@ -163,7 +163,12 @@ int cw_case_rotate(uint32_t *generation_out, cw_store *st, const cw_keys *me,
 int cw_case_unshare(uint32_t *generation_out, cw_store *st, const cw_keys *me,
                     const uint8_t case_id[CW_ID_BYTES], const char *device_id);
 
-/* fn(case) for every case device_id is a member of; non-zero from fn stops. */
+/* fn(case) for every case this node holds a key of; non-zero from fn stops.
+ * fn must not write to the store (collect, then write). */
+int cw_case_each_readable(cw_store *st, int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx);
+
+/* fn(case) for every case device_id is a member of; non-zero from fn stops.
+ * fn must not write to the store (collect, then write). */
 int cw_case_with_member(cw_store *st, const char *device_id,
                         int (*fn)(const uint8_t case_id[CW_ID_BYTES], void *ctx), void *ctx);
 

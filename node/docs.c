@@ -177,9 +177,16 @@ static int decrypt_checked(int fd, int out_fd, const cw_secret *key, const char 
 	uint64_t size = 0;
 	int error;
 
-	if ((error = cw_hex_decode(want, sizeof(want), hex)) < 0 ||
-	    (error = cw_docstream_decrypt(got, &size, fd, out_fd, key, max_size)) < 0)
+	if ((error = cw_hex_decode(want, sizeof(want), hex)) < 0)
 		return error;
+	if ((error = cw_docstream_decrypt(got, &size, fd, out_fd, key, max_size)) < 0) {
+		/* a stored file whose header is malformed was damaged or altered:
+		 * that is for `verify` and exit 4, not a usage error */
+		if (error == CW_EINVALID)
+			error = cw_error(CW_EVERIFY, "document %.16s is damaged or was tampered with: %s",
+			                 hex, cw_error_last());
+		return error;
+	}
 	if (!cw_secret_equal(want, got, sizeof(got)))
 		return cw_error(CW_EVERIFY,
 		                "document %.16s is damaged or was tampered with (its contents do not "
@@ -343,6 +350,59 @@ int cw_docs_check(const char *home_dir, const cw_secret *case_key, const char *a
 done:
 	if (fd >= 0)
 		close(fd);
+	return error;
+}
+
+int cw_docs_temp(int *fd_out, char **tmp_out, const char *home_dir)
+{
+	char *docs = NULL;
+	int created = 0, error;
+
+	*fd_out = -1;
+	*tmp_out = NULL;
+	if ((docs = docs_dir(home_dir)) == NULL)
+		return cw_error_nomem();
+	if ((error = make_dir(docs, &created)) < 0 || (created && (error = cw_file_sync_dir(home_dir)) < 0))
+		goto done;
+	error = open_temp(fd_out, tmp_out, docs, TMP_PREFIX);
+done:
+	free(docs);
+	return error;
+}
+
+int cw_docs_receive(const char *home_dir, const char *tmp_path, const char *address_hex,
+                    const cw_secret *case_key)
+{
+	char *docs = NULL, *shard = NULL, *path = NULL;
+	int fd = -1, created = 0, error;
+
+	if ((error = check_address(address_hex)) < 0 ||
+	    (error = open_regular(&fd, tmp_path, tmp_path, 1)) < 0 ||
+	    (error = decrypt_checked(fd, -1, case_key, address_hex, UINT64_MAX)) < 0)
+		goto done;
+	if (fsync(fd) < 0) {
+		error = cw_error_os(tmp_path);
+		goto done;
+	}
+	if ((docs = docs_dir(home_dir)) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	if ((error = address_paths(&path, &shard, home_dir, address_hex)) < 0 ||
+	    (error = make_dir(shard, &created)) < 0 || (created && (error = cw_file_sync_dir(docs)) < 0))
+		goto done;
+	/* link() never replaces: a copy already there stays (same address) */
+	if (link(tmp_path, path) < 0 && errno != EEXIST) {
+		error = cw_error_os(path);
+		goto done;
+	}
+	error = cw_file_sync_dir(shard);
+done:
+	if (fd >= 0)
+		close(fd);
+	free(docs);
+	free(shard);
+	free(path);
 	return error;
 }
 

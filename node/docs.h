@@ -60,6 +60,21 @@ int cw_docs_path(char **out, const char *home_dir, const char *address_hex);
 int cw_docs_check(const char *home_dir, const cw_secret *case_key, const char *address_hex)
     __attribute__((warn_unused_result));
 
+/* Documents that come from another node (sync/log.c: a `doc.<address>`
+ * blob of a chain commit). cw_docs_temp creates a new temporary file in
+ * DIR/docs (0600) to write the encrypted document into, and gives its open
+ * descriptor and path (malloc'd). cw_docs_receive then checks that file
+ * (written whole, descriptor closed) as cw_docs_check checks a stored one:
+ * it must decrypt and authenticate under case_key and have the address
+ * address_hex; only then is it fsync'd and linked into place under that
+ * address (a copy already there is kept). The temporary file stays for the
+ * caller to remove, also on success, so it can try another key generation
+ * after CW_EVERIFY or CW_EINVALID (the file is not a document under that
+ * key). Codes as for cw_docs_get. */
+int cw_docs_temp(int *fd_out, char **tmp_out, const char *home_dir);
+int cw_docs_receive(const char *home_dir, const char *tmp_path, const char *address_hex,
+                    const cw_secret *case_key) __attribute__((warn_unused_result));
+
 /* Remove the temporary files that interrupted adds left in DIR/docs/: those
  * named ".tmp-*" and not modified for CW_DOCS_STALE_SECONDS (a running add
  * keeps writing to its file). CW_OK when there is no DIR/docs. */

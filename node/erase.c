@@ -44,6 +44,7 @@ static const char *const sql_drop_prefix[] = {
 	"DELETE FROM meta WHERE substr(key, 1, ?2)=?1",
 	"DELETE FROM meta WHERE substr(key, 1, ?2)=?1",
 	"DELETE FROM meta WHERE substr(key, 1, ?2)=?1",
+	"DELETE FROM meta WHERE substr(key, 1, ?2)=?1",
 };
 
 static int step_row(cw_store *st, sqlite3_stmt *stmt, const char *what)
@@ -248,7 +249,7 @@ done:
 static int drop_rows(cw_store *st, const uint8_t case_id[CW_ID_BYTES])
 {
 	sqlite3_stmt *stmt;
-	char hex[CASE_HEX + 1], prefix[5][80];
+	char hex[CASE_HEX + 1], prefix[6][80];
 	size_t i;
 	int rc, error;
 
@@ -268,6 +269,8 @@ static int drop_rows(cw_store *st, const uint8_t case_id[CW_ID_BYTES])
 	snprintf(prefix[2], sizeof(prefix[2]), "cw-log:%s:", hex);
 	snprintf(prefix[3], sizeof(prefix[3]), "cw-log-checked:%s:", hex);
 	snprintf(prefix[4], sizeof(prefix[4]), "cw-refused:refs/cw/case/%s/", hex); /* sync/remote.c */
+	/* a refused tombstone of the case (sync/tombstone.c): no longer needed */
+	snprintf(prefix[5], sizeof(prefix[5]), "cw-refused:refs/cw/erased/%s", hex);
 	for (i = 0; i < sizeof(sql_drop_prefix) / sizeof(sql_drop_prefix[0]); i++) {
 		/* prepared each time: the two meta deletes share their text */
 		rc = sqlite3_prepare_v2(cw_store__db(st), sql_drop_prefix[i], -1, &stmt, NULL);

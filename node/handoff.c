@@ -38,6 +38,8 @@
 #define SIGN_REPLY "caseway-reply-v1"
 #define MAX_BOX (CW_HANDOFF_MAX_RECORD + 1 + CW_SEAL_BOX_OVERHEAD)
 #define MAX_ENTRY_SIZE ((uint64_t)1 << 40) /* 1 TiB */
+/* All files of one package or reply together (a CT series is a few GiB). */
+#define CW_HANDOFF_MAX_TOTAL ((uint64_t)16 << 30)
 #define MAX_REPLY_ITEMS 64
 
 /* ---- the doctor's keys ------------------------------------------------------------- */
@@ -578,6 +580,12 @@ static int reader_record(reader *r, const uint8_t *plain, size_t len, int last)
 			return cw_error(CW_EINVALID, "the handoff's entries are not in order");
 		if (r->reply && e.kind != CW_HANDOFF_NOTE && e.kind != CW_HANDOFF_DOCUMENT)
 			return cw_error(CW_EINVALID, "a reply holds notes and files only");
+		/* what the entries claim, checked before anything is written:
+		 * the signature comes last, so a forger could otherwise fill the
+		 * disk first */
+		if (e.size > CW_HANDOFF_MAX_TOTAL - r->bytes)
+			return cw_error(CW_EINVALID, "the package claims more than %llu GiB of files",
+			                (unsigned long long)(CW_HANDOFF_MAX_TOTAL >> 30));
 		r->left = e.size;
 		r->bytes += e.size;
 		if (r->on_entry && (error = r->on_entry(r, &e)) < 0)
@@ -964,8 +972,12 @@ static int open_stream(cw_handoff_info *out, src *s, const cw_keys *doctor, open
 	r.on_data = open_on_data;
 	r.ctx = o;
 	o->info = out;
-	if ((error = reader_run(&r, s, key)) < 0)
+	if ((error = reader_run(&r, s, key)) < 0) {
+		/* past the file key, malformed means altered or forged: exit 4 */
+		if (error == CW_EINVALID)
+			error = cw_error(CW_EVERIFY, "%s", cw_error_last());
 		goto done;
+	}
 	memcpy(out->package, r.t, CW_HASH_BYTES);
 	out->bytes = r.bytes;
 done:
@@ -1030,11 +1042,8 @@ int cw_handoff_open(cw_handoff_info *out, cw_buf *names_out, const char *path, c
 	o.pin = pin_fpr;
 	o.newer = newer;
 	o.names_out = names_out;
-	if ((s.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		error = errno == ENOENT ? cw_error(CW_ENOTFOUND, "%s: no such file", path)
-		                        : cw_error_os(path);
+	if ((error = cw_file_open_in(&s.fd, path)) < 0)
 		goto done;
-	}
 	if (out_dir) {
 		struct stat st;
 		size_t n = strlen(out_dir);
@@ -1697,11 +1706,8 @@ int cw_handoff_reply(cw_handoff_info *info_out, const char *handoff_path, const 
 		char name[CW_HANDOFF_SAFE_NAME_MAX + 1];
 		uint64_t left;
 
-		if ((in = open(files[i], O_RDONLY | O_CLOEXEC)) < 0) {
-			error = errno == ENOENT ? cw_error(CW_ENOTFOUND, "%s: no such file", files[i])
-			                        : cw_error_os(files[i]);
+		if ((error = cw_file_open_in(&in, files[i])) < 0)
 			goto done;
-		}
 		if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 			error = cw_error(CW_EINVALID, "%s is not a regular file", files[i]);
 			goto done;
@@ -1771,7 +1777,7 @@ typedef struct {
 		char *tmp; /* a file's plaintext, until it is stored */
 		int fd;
 		uint64_t size;
-	} it[MAX_REPLY_ITEMS];
+	} it[2 * MAX_REPLY_ITEMS]; /* notes and files */
 } import_ctx;
 
 static int import_on_head(reader *r, const uint8_t *body, size_t len)
@@ -1831,7 +1837,7 @@ static int import_on_entry(reader *r, const entry *e)
 	char *inbox = NULL;
 	int error = CW_OK;
 
-	if (c->n >= MAX_REPLY_ITEMS)
+	if (c->n >= 2 * MAX_REPLY_ITEMS)
 		return cw_error(CW_EINVALID, "too many notes and files in one reply");
 	c->it[c->n].kind = e->kind;
 	c->it[c->n].fd = -1;
@@ -1883,9 +1889,9 @@ static void note_id(uint8_t out[CW_ID_BYTES], const char *tag, const uint8_t rep
 int cw_handoff_sniff(const char *path)
 {
 	char magic[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), kind = 0;
+	int fd, kind = 0;
 
-	if (fd >= 0) {
+	if (cw_file_open_in(&fd, path) == CW_OK) {
 		if (read(fd, magic, 4) == 4)
 			kind = memcmp(magic, MAGIC_REPLY, 4) == 0     ? 1
 			       : memcmp(magic, MAGIC_HANDOFF, 4) == 0 ? 2
@@ -1903,7 +1909,7 @@ static int import_apply(import_ctx *c, const uint8_t reply[CW_HASH_BYTES])
 	cw_secret *key = NULL;
 	cw_buf files = CW_BUF_INIT;
 	char reply_hex[2 * CW_HASH_BYTES + 1], key_hex[2 * CW_PK_BYTES + 1], id_hex[2 * CW_ID_BYTES + 1];
-	char written[32], addr[MAX_REPLY_ITEMS][CW_DOCS_ADDRESS_LEN + 1];
+	char written[32], addr[2 * MAX_REPLY_ITEMS][CW_DOCS_ADDRESS_LEN + 1];
 	uint8_t first[CW_ID_BYTES];
 	size_t i, nnotes = 0, nfiles = 0;
 	int error = CW_OK, in_txn = 0;
@@ -2021,11 +2027,8 @@ int cw_handoff_import_reply(cw_reply_report *out, cw_home *h, const char *path)
 		return cw_error_nomem();
 	c->h = h;
 	c->rep = out;
-	if ((s.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		error = errno == ENOENT ? cw_error(CW_ENOTFOUND, "%s: no such file", path)
-		                        : cw_error_os(path);
+	if ((error = cw_file_open_in(&s.fd, path)) < 0)
 		goto done;
-	}
 	if ((error = src_read(&s, hdr, sizeof(hdr))) != 0 || memcmp(hdr, MAGIC_REPLY, 4) != 0) {
 		error = error < 0 && error != CW_EVERIFY
 		            ? error
@@ -2072,8 +2075,11 @@ int cw_handoff_import_reply(cw_reply_report *out, cw_home *h, const char *path)
 	r.on_entry = import_on_entry;
 	r.on_data = import_on_data;
 	r.ctx = c;
-	if ((error = reader_run(&r, &s, key)) < 0)
+	if ((error = reader_run(&r, &s, key)) < 0) {
+		if (error == CW_EINVALID)
+			error = cw_error(CW_EVERIFY, "%s", cw_error_last());
 		goto done;
+	}
 	for (i = 0; i < c->n; i++) {
 		if (c->it[i].fd >= 0) {
 			if (close(c->it[i].fd) != 0 && error == CW_OK)

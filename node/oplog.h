@@ -30,7 +30,8 @@ typedef struct {
 typedef struct {
 	size_t n;
 	cw_keyring_entry *e;
-	cw_roster *roster; /* owned; holds the revocations (NULL: none) */
+	cw_roster
+	    *roster; /* owned: roles and revocations (NULL: not enrolled; no author may hand out keys) */
 } cw_keyring;
 
 int cw_keyring_add(cw_keyring *kr, const uint8_t pk[CW_PK_BYTES]);

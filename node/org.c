@@ -308,7 +308,7 @@ done:
 /* Sign and store the roster after cur: its certificates and revocations,
  * plus cert and/or rev when given. The new roster's bytes go to out. */
 static int next_roster(cw_buf *out, cw_home *h, const cw_keys *org, const cw_roster *cur, const cw_buf *cert,
-                       const cw_buf *rev, int64_t now)
+                       const cw_buf *rev, int64_t now, int (*inside)(void *ctx), void *ctx)
 {
 	size_t nc = cw_roster_count(cur), nr = cw_roster_revocation_count(cur), i;
 	cw_buf *certs = NULL, *revs = NULL;
@@ -340,7 +340,7 @@ static int next_roster(cw_buf *out, cw_home *h, const cw_keys *org, const cw_ros
 		goto done;
 	began = 1;
 	if ((error = roster_store(h, next, out->data, out->len)) < 0 ||
-	    (error = cw_store_commit(cw_home_store(h))) < 0)
+	    (inside && (error = inside(ctx)) < 0) || (error = cw_store_commit(cw_home_store(h))) < 0)
 		goto done;
 	began = 0;
 done:
@@ -398,7 +398,7 @@ int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org
 		goto done;
 	}
 	if ((error = cw_cert_issue(&cert, org, &req, role, now, 0)) < 0 ||
-	    (error = next_roster(&roster, h, org, cur, &cert, NULL, now)) < 0)
+	    (error = next_roster(&roster, h, org, cur, &cert, NULL, now, NULL, NULL)) < 0)
 		goto done;
 	if ((error = cw_enrolment_build(out, cert.data, cert.len, roster.data, roster.len)) < 0)
 		goto done;
@@ -412,7 +412,7 @@ done:
 }
 
 int cw_org_revoke(cw_revocation *out, cw_home *h, const cw_keys *org, const char *device,
-                  cw_revoked_chain *chains, size_t nchains)
+                  cw_revoked_chain *chains, size_t nchains, int (*inside)(void *ctx), void *ctx)
 {
 	cw_roster *cur = NULL;
 	cw_buf rev = CW_BUF_INIT, roster = CW_BUF_INIT;
@@ -441,7 +441,7 @@ int cw_org_revoke(cw_revocation *out, cw_home *h, const cw_keys *org, const char
 		goto done;
 	}
 	if ((error = cw_revocation_encode(&rev, c->sign_pk, now, chains, nchains)) < 0 ||
-	    (error = next_roster(&roster, h, org, cur, NULL, &rev, now)) < 0)
+	    (error = next_roster(&roster, h, org, cur, NULL, &rev, now, inside, ctx)) < 0)
 		goto done;
 	if (out) {
 		memset(out, 0, sizeof(*out));
@@ -656,7 +656,7 @@ int cw_org_keyring(cw_keyring *out, cw_home *h)
 	for (i = 0; r && i < cw_roster_count(r); i++)
 		if ((error = cw_keyring_add(&kr, cw_roster_cert(r, i)->sign_pk)) < 0)
 			goto done;
-	if (r && cw_roster_revocation_count(r)) {
+	if (r) { /* roles and revocations */
 		cw_keyring_set_roster(&kr, r);
 		r = NULL;
 	}

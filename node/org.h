@@ -32,11 +32,13 @@ int cw_org_enroll(cw_buf *out, cw_cert *cert_out, cw_home *h, const cw_keys *org
 /* Revoke a device (name, id or unique id prefix of the newest roster):
  * sign the next roster with a revocation naming, for each chain of the
  * device the agency accepts, its last op and commit (chains, from the
- * caller's git log), and store it. CW_ENOTFOUND for an unknown device,
+ * caller's git log), and store it; inside (may be NULL) runs in the same
+ * transaction (the key rotations), so a crash leaves both or neither.
+ * CW_ENOTFOUND for an unknown device,
  * CW_EEXISTS when revoked already. out (may be NULL) gets the revocation
  * (its chains not filled in). */
 int cw_org_revoke(cw_revocation *out, cw_home *h, const cw_keys *org, const char *device,
-                  cw_revoked_chain *chains, size_t nchains);
+                  cw_revoked_chain *chains, size_t nchains, int (*inside)(void *ctx), void *ctx);
 
 /* The index in r of the device named by name, id or unique id prefix
  * (at least 4 characters), or -1. */

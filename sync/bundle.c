@@ -278,15 +278,33 @@ int cw_bundle_parse_header(cw_bundle_header *out, const uint8_t *data, size_t le
 	return parse_header(out, &s);
 }
 
+/* A bundle file from outside: a regular file, opened without blocking. */
+static int open_bundle(FILE **f, const char *path)
+{
+	int fd, error = cw_file_open_in(&fd, path);
+
+	*f = NULL;
+	if (error == CW_ENOTFOUND)
+		return cw_error(CW_ENOTFOUND, "no bundle at %s", path);
+	if (error == CW_EINVALID)
+		return cw_error(CW_ERROR, "%s is not a bundle file (a folder, a device or a pipe)", path);
+	if (error < 0)
+		return error;
+	if ((*f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return cw_error_os("could not open the bundle");
+	}
+	return CW_OK;
+}
+
 int cw_bundle_read_header(cw_bundle_header *out, const char *path)
 {
 	hdr_src s = { NULL, NULL, 0, 0, 0 };
 	int error;
 
 	memset(out, 0, sizeof(*out));
-	if ((s.f = fopen(path, "rb")) == NULL)
-		return errno == ENOENT ? cw_error(CW_ENOTFOUND, "no bundle at %s", path)
-		                       : cw_error_os("could not open the bundle");
+	if ((error = open_bundle(&s.f, path)) < 0)
+		return error;
 	error = parse_header(out, &s);
 	fclose(s.f);
 	return error;
@@ -495,7 +513,8 @@ int cw_bundle_write(uint64_t *bytes_out, const char *repo_path, const char *out_
 	else
 		*slash = '\0';
 	if ((sink.fd = mkstemp(tmp)) < 0) {
-		error = cw_error(CW_ERROR, "could not create the bundle file %s: %s", out_path, strerror(errno));
+		error = cw_error(CW_ERROR, "could not create the bundle file %s: %s", out_path,
+		                 strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto done;
@@ -708,12 +727,36 @@ static int check_object_cb(const git_oid *id, void *payload)
 {
 	object_check *k = payload;
 	git_object *o = NULL;
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size;
 	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
 
+	/* The header first: a blob is any bytes (never inflated here; readers
+	 * check its size before they read it), and nothing else may be larger
+	 * than a commit or a tree of caseway's ever is, so a pack object that
+	 * claims gigabytes is refused before anything is allocated for it. */
+	git_oid_tostr(hex, sizeof(hex), id);
+	rc = git_repository_odb(&odb, k->repo);
+	if (rc == 0)
+		rc = git_odb_read_header(&size, &type, odb, id);
+	git_odb_free(odb);
+	if (rc < 0) {
+		k->error = cw_error(CW_EVERIFY, "the bundle holds a malformed object %s", hex);
+		return -1;
+	}
+	if (type == GIT_OBJECT_BLOB)
+		return 0;
+	if (size > CW_BUNDLE_OBJECT_MAX) {
+		k->error = cw_error(CW_EVERIFY,
+		                    "the bundle holds an object of %zu bytes (%s), more than caseway writes",
+		                    size, hex);
+		return -1;
+	}
 	if (git_object_lookup(&o, k->repo, id, GIT_OBJECT_ANY) < 0) {
 		const git_error *e = git_error_last();
 
-		git_oid_tostr(hex, sizeof(hex), id);
 		k->error = cw_error(CW_EVERIFY, "the bundle holds a malformed object %s: %s", hex,
 		                    e && e->message ? e->message : "unknown libgit2 error");
 		return -1;
@@ -811,11 +854,8 @@ int cw_bundle_import(cw_bundle_header *out, const char *repo_path, const char *b
 	memset(out, 0, sizeof(*out));
 	if ((error = cw_git__start()) < 0)
 		goto done;
-	if ((s.f = fopen(bundle_path, "rb")) == NULL) {
-		error = errno == ENOENT ? cw_error(CW_ENOTFOUND, "no bundle at %s", bundle_path)
-		                        : cw_error_os("could not open the bundle");
+	if ((error = open_bundle(&s.f, bundle_path)) < 0)
 		goto done;
-	}
 	if (fstat(fileno(s.f), &st) != 0) {
 		error = cw_error_os("could not read the bundle");
 		goto done;

@@ -31,6 +31,10 @@
 #define CW_BUNDLE_LINE_MAX 1024
 /* Most refs, and most prerequisites, one bundle may carry. */
 #define CW_BUNDLE_MAX_REFS 100000
+/* The largest commit, tree or tag an import reads from a pack (caseway's
+ * are far smaller: a chain commit's tree holds at most 1,024 grants and
+ * documents); blobs are not read at import and may be larger. */
+#define CW_BUNDLE_OBJECT_MAX ((size_t)4 << 20)
 
 /* One ref: a NUL-terminated name (at most 255 bytes) and a commit id. */
 typedef struct {

@@ -2,6 +2,8 @@
  * sync/exchange.c - export and import of signed bundles.
  */
 #include "exchange.h"
+#include "node/case.h"
+#include "node/grant.h"
 
 #include "bundle.h"
 #include "log.h"
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #define CASE_PREFIX "refs/cw/case/"
+#define ROSTER_PREFIX "refs/cw/roster/"
 #define MANIFEST_REF "refs/cw/manifest"
 #define CASE_PREFIX_LEN (sizeof(CASE_PREFIX) - 1)
 #define CASE_HEX 32
@@ -49,18 +52,55 @@ static void selection_dispose(selection *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Is peer a member of the case whose chains are all[i..j)? It is when a
- * chain's head grants it the newest key generation any of them grants (a
- * member removed by `unshare` holds only older ones). */
-static int is_member(int *yes, cw_log *log, const cw_peer *p, const cw_bundle_ref *all, size_t i, size_t j)
+/* 1 when the roster revokes the peer's device: it gets the roster (so it
+ * learns it was revoked and stops recording) and nothing else, not even as
+ * a hub. */
+static int peer_revoked(const cw_roster *roster, const cw_peer *p)
 {
-	uint32_t newest = 0, gen;
-	int granted, error;
+	size_t i;
+
+	for (i = 0; roster && i < cw_roster_count(roster); i++) {
+		const cw_cert *c = cw_roster_cert(roster, i);
+
+		if (strcmp(c->device_id, p->device_id) == 0)
+			return cw_roster_revoked(roster, c->sign_pk);
+	}
+	return 0;
+}
+
+/* Is peer a member of the case whose chains are all[i..j)? It is when a
+ * chain's head grants it the newest key generation any of them grants that
+ * this node holds too (a member removed by `unshare` holds only older ones;
+ * a generation this node refused to take counts for nothing). */
+static int is_member(int *yes, cw_log *log, cw_store *st, const cw_peer *p, const cw_bundle_ref *all,
+                     size_t i, size_t j)
+{
+	uint8_t case_id[CW_ID_BYTES];
+	char hex[2 * CW_ID_BYTES + 1];
+	uint32_t newest = 0, gen, have;
+	int granted, error, readable;
 
 	*yes = p->role == CW_ROLE_HUB;
-	for (; !(p->role == CW_ROLE_HUB) && i < j; i++) {
+	if (*yes)
+		return CW_OK;
+	memcpy(hex, all[i].name + CASE_PREFIX_LEN, CASE_HEX);
+	hex[CASE_HEX] = '\0';
+	if (cw_hex_decode(case_id, CW_ID_BYTES, hex) < 0)
+		return cw_error(CW_EINVALID, "the git log holds a malformed chain ref");
+	readable = cw_grant_generation(&have, st, case_id) == CW_OK;
+	cw_error_clear();
+	for (; i < j; i++) {
 		if ((error = cw_log_granted(&granted, &gen, log, all[i].oid, p->device_id)) < 0)
 			return error;
+		if (readable && gen > 1) {
+			cw_secret *key = NULL;
+			int held = cw_case_key_at(&key, NULL, st, case_id, gen) == CW_OK;
+
+			cw_secret_free(key);
+			cw_error_clear();
+			if (!held)
+				continue;
+		}
 		if (gen > newest) {
 			newest = gen;
 			*yes = 0;
@@ -71,7 +111,7 @@ static int is_member(int *yes, cw_log *log, const cw_peer *p, const cw_bundle_re
 	return CW_OK;
 }
 
-static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p)
+static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p, int revoked)
 {
 	cw_bundle_ref *all = NULL;
 	size_t nall = 0, i, j;
@@ -89,11 +129,13 @@ static int select_refs(selection *s, cw_log *log, cw_store *st, const cw_peer *p
 	}
 	for (i = 0; i < nall; i = j) {
 		j = i + 1;
+		if (revoked && strncmp(all[i].name, ROSTER_PREFIX, sizeof(ROSTER_PREFIX) - 1) != 0)
+			continue;
 		if (strncmp(all[i].name, CASE_PREFIX, CASE_PREFIX_LEN) == 0) {
 			while (j < nall &&
 			       strncmp(all[j].name, all[i].name, CASE_PREFIX_LEN + CASE_HEX + 1) == 0)
 				j++;
-			if ((error = is_member(&member, log, p, all, i, j)) < 0)
+			if ((error = is_member(&member, log, st, p, all, i, j)) < 0)
 				goto done;
 			if (!member)
 				continue;
@@ -325,13 +367,16 @@ int cw_sync_export(cw_export_report *rep, cw_home *h, const char *peer, const ch
 	if (strcmp(p.device_id, cw_keys_id(me)) == 0)
 		return cw_error(CW_EINVALID, "%s is this device itself", peer);
 	snprintf(rep->peer, sizeof(rep->peer), "%s", p.name);
-	if ((error = cw_org_roster(&roster, h)) < 0 || (error = cw_log_open(&log, cw_home_dir(h))) < 0)
+	if ((error = cw_org_roster(&roster, h)) < 0)
+		goto done;
+	if ((error = cw_log_open(&log, cw_home_dir(h))) < 0)
 		goto done;
 	if (progress)
 		progress(ctx, "Signing new changes", 0, 0);
-	if ((error = cw_log_erasure_sweep(NULL, log, st)) < 0 ||
+	if ((error = cw_log_erasure_sweep(NULL, log, st)) < 0 || (error = cw_log_prune_pending(log)) < 0 ||
 	    (error = cw_log_commit(&rep->commits, log, st, me, roster)) < 0 ||
-	    (error = cw_log_roster_publish(log, h)) < 0 || (error = select_refs(&s, log, st, &p)) < 0 ||
+	    (error = cw_log_roster_publish(log, h)) < 0 ||
+	    (error = select_refs(&s, log, st, &p, peer_revoked(roster, &p))) < 0 ||
 	    (error = plan_parts(&parts, &nparts, log, me, &p, &s, max_bytes, out_path, now, progress, ctx)) <
 	        0 ||
 	    (error = cw_peer_next_seq(&seq, st, p.device_id)) < 0)
@@ -396,6 +441,7 @@ done:
 
 int cw_sync_pending(size_t *pending_out, size_t *total_out, cw_home *h, const char *peer_device)
 {
+	cw_roster *roster = NULL;
 	cw_log *log = NULL;
 	selection s;
 	cw_peer p;
@@ -403,13 +449,19 @@ int cw_sync_pending(size_t *pending_out, size_t *total_out, cw_home *h, const ch
 
 	memset(&s, 0, sizeof(s));
 	if ((error = cw_peer_find(&p, cw_home_store(h), peer_device)) < 0 ||
-	    (error = cw_log_open(&log, cw_home_dir(h))) < 0 ||
-	    (error = select_refs(&s, log, cw_home_store(h), &p)) < 0)
+	    (error = cw_log_open(&log, cw_home_dir(h))) < 0)
+		goto done;
+	if ((error = cw_org_roster(&roster, h)) == CW_ENOTFOUND)
+		cw_error_clear();
+	else if (error < 0)
+		goto done;
+	if ((error = select_refs(&s, log, cw_home_store(h), &p, peer_revoked(roster, &p))) < 0)
 		goto done;
 	*pending_out = s.ncarry;
 	*total_out = s.n;
 done:
 	selection_dispose(&s);
+	cw_roster_free(roster);
 	cw_log_free(log);
 	return error;
 }
@@ -615,7 +667,7 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 	/* Erasures: checked before anything is taken (one without the right
 	 * refuses the bundle), applied in the take's transaction; the chains
 	 * of erased cases are left out. */
-	if ((error = cw_tombstone_check(&ts, h, log, &kr, m.refs, m.nrefs)) < 0 ||
+	if ((error = cw_tombstone_check(&ts, NULL, 0, h, log, &kr, m.refs, m.nrefs)) < 0 ||
 	    (error = cw_tombstone_filter(&tips, &ntips, &rep->left_out, st, &ts, m.refs, m.nrefs)) < 0)
 		goto done;
 	rec.erasures = &ts;
@@ -626,7 +678,11 @@ static int import_one(cw_import_report *rep, cw_home *h, cw_log *log, const char
 
 		snprintf(why, sizeof(why), "%s", cw_error_last());
 		rep->erased = ts.n;
-		if ((error = cw_tombstone_finish(h, log)) == CW_OK && ntips >= CW_LOG_PACK_REFS_AT)
+		/* Chains of erased cases left out: their objects came in with
+		 * the bundle's pack, and go with the prune in the finish. */
+		error = rep->left_out ? cw_log_prune_want(log) : CW_OK;
+		if (error == CW_OK && (error = cw_tombstone_finish(h, log)) == CW_OK &&
+		    ntips >= CW_LOG_PACK_REFS_AT)
 			error = cw_log_pack_refs(log);
 		if (error == CW_OK)
 			error = taken_error == CW_EWAIT ? cw_error(CW_EWAIT, "%s", why) : CW_OK;

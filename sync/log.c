@@ -10,14 +10,18 @@
 #include "node/org.h"
 #include "crypto/sshsig.h"
 #include "node/case.h"
+#include "node/docs.h"
 #include "node/erase.h"
+#include "node/model.h"
 #include "util/error.h"
 #include "util/file.h"
 
 #include "git_internal.h"
 
 #include <git2.h>
+#include <git2/sys/repository.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -44,6 +48,11 @@
 #define GRANT_PREFIX "grant."
 #define GRANT_NAME_MAX 48
 #define MAX_GRANTS 1024u
+#define DOC_PREFIX "doc."
+#define DOC_PREFIX_LEN (sizeof(DOC_PREFIX) - 1)
+#define DOC_NAME_LEN (DOC_PREFIX_LEN + CW_DOCS_ADDRESS_LEN)
+/* Most document blobs one commit carries: one per op at most. */
+#define MAX_DOCS CW_LOG_BATCH_MAX_OPS
 #define ROSTER_REF "refs/cw/roster/"
 #define ROSTER_REF_LEN (sizeof(ROSTER_REF) - 1)
 #define ROSTER_BLOB_MAX CW_ROSTER_MAX_BYTES
@@ -55,6 +64,7 @@ struct cw_log {
 	int lock_fd; /* HOME/log.lock, locked (fcntl) while this handle lives */
 	int fresh;   /* log.git was made by this open */
 	char *dirty; /* HOME/log.dirty: present while a caseway has the log open */
+	char *home;  /* HOME (document files: node/docs.h) */
 };
 
 /* ---- libgit2 ------------------------------------------------------------ */
@@ -62,6 +72,26 @@ struct cw_log {
 static void oid_hex(char out[GIT_OID_HEXSZ + 1], const git_oid *oid)
 {
 	git_oid_tostr(out, GIT_OID_HEXSZ + 1, oid);
+}
+
+/* CW_OK when id names a blob of at most cap bytes: checked from the object's
+ * header, before anything of that size is allocated or inflated (a blob
+ * from outside may claim any size). */
+static int blob_within(cw_log *log, const git_oid *id, size_t cap, const char *what)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size;
+	int rc;
+
+	if ((rc = git_repository_odb(&odb, log->repo)) == 0)
+		rc = git_odb_read_header(&size, &type, odb, id);
+	git_odb_free(odb);
+	if (rc < 0 || type != GIT_OBJECT_BLOB)
+		return cw_git__fail(CW_EINVALID, what);
+	if (size > cap)
+		return cw_error(CW_EINVALID, "%s: %zu bytes, at most %zu", what, size, cap);
+	return CW_OK;
 }
 
 /* ---- grant entries ------------------------------------------------------------ */
@@ -88,6 +118,19 @@ static int parse_grant_name(uint32_t *gen, char device_id[CW_DEVICE_ID_LEN + 1],
 		return 0;
 	*gen = (uint32_t)v;
 	memcpy(device_id, dot + 1, CW_DEVICE_ID_LEN + 1);
+	return 1;
+}
+
+/* ---- document entries ---------------------------------------------------------- */
+
+/* 1 when name is "doc.<64 lower-case hex>" (a document's content address,
+ * node/docs.h), the address copied to address; else 0. */
+static int parse_doc_name(char address[CW_DOCS_ADDRESS_LEN + 1], const char *name)
+{
+	if (strncmp(name, DOC_PREFIX, DOC_PREFIX_LEN) != 0 || strlen(name) != DOC_NAME_LEN ||
+	    !cw_is_lower_hex(name + DOC_PREFIX_LEN, CW_DOCS_ADDRESS_LEN))
+		return 0;
+	memcpy(address, name + DOC_PREFIX_LEN, CW_DOCS_ADDRESS_LEN + 1);
 	return 1;
 }
 
@@ -272,6 +315,10 @@ int cw_log_open(cw_log **out, const char *home_dir)
 		goto done;
 	}
 	log->lock_fd = -1;
+	if ((log->home = strdup(home_dir)) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
 	if ((error = take_lock(&log->lock_fd, home_dir)) < 0)
 		goto done;
 	if (!cw_file_exists(path)) {
@@ -320,6 +367,7 @@ void cw_log_free(cw_log *log)
 	if (log->repo && log->dirty)
 		(void)unlink(log->dirty); /* closed cleanly: no stale locks to look for */
 	free(log->dirty);
+	free(log->home);
 	if (log->lock_fd >= 0)
 		close(log->lock_fd);
 	free(log);
@@ -433,6 +481,7 @@ typedef struct {
 	int has_parent;
 	cw_buf blob;  /* the sealed ops */
 	cw_buf plain; /* the batch, once opened */
+	size_t ndocs; /* document blobs in its tree */
 } link_t;
 
 /* The message of a raw commit: the bytes after the first blank line. */
@@ -467,6 +516,17 @@ static int read_message(cw_log_message *out, git_odb_object **raw_out, cw_log *l
 		error = cw_git__fail(CW_ERROR, "could not open the git log's objects");
 		goto done;
 	}
+	{
+		git_object_t type;
+		size_t size;
+
+		if (git_odb_read_header(&size, &type, odb, oid) == 0 &&
+		    (type != GIT_OBJECT_COMMIT || size > CW_SSHSIG_COMMIT_MAX)) {
+			error = cw_error(CW_EINVALID, "object %s of the git log is not a commit of a chain",
+			                 hex);
+			goto done;
+		}
+	}
 	if (git_odb_read(&obj, odb, oid) < 0) {
 		error = cw_git__fail(CW_EINVALID, "a commit of the git log is missing");
 		goto done;
@@ -491,19 +551,19 @@ done:
 	return error;
 }
 
-/* A chain commit's tree: one `ops` blob and at most MAX_GRANTS grant blobs,
- * nothing else. */
-static int check_tree(const git_tree *tree, const char *hex, const char *ahex)
+/* A chain commit's tree: one `ops` blob, at most MAX_GRANTS grant blobs and
+ * at most MAX_DOCS document blobs, nothing else. */
+static int check_tree(size_t *docs_out, const git_tree *tree, const char *hex, const char *ahex)
 {
-	size_t i, n = git_tree_entrycount(tree);
+	size_t i, n = git_tree_entrycount(tree), grants = 0, docs = 0;
 	int ops = 0;
 
-	if (n < 1 || n > 1 + MAX_GRANTS)
+	if (n < 1 || n > 1 + MAX_GRANTS + MAX_DOCS)
 		return cw_error(CW_EINVALID, "commit %s on the chain of %s holds %zu entries", hex, ahex, n);
 	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const char *name = git_tree_entry_name(e);
-		char dev[CW_DEVICE_ID_LEN + 1];
+		char dev[CW_DEVICE_ID_LEN + 1], address[CW_DOCS_ADDRESS_LEN + 1];
 		uint32_t gen;
 
 		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
@@ -512,10 +572,17 @@ static int check_tree(const git_tree *tree, const char *hex, const char *ahex)
 			                ahex);
 		if (strcmp(name, "ops") == 0)
 			ops = 1;
-		else if (!parse_grant_name(&gen, dev, name))
+		else if (parse_grant_name(&gen, dev, name))
+			grants++;
+		else if (parse_doc_name(address, name))
+			docs++;
+		else
 			return cw_error(CW_EINVALID, "commit %s on the chain of %s holds an unknown entry",
 			                hex, ahex);
 	}
+	if (grants > MAX_GRANTS || docs > MAX_DOCS)
+		return cw_error(CW_EINVALID, "commit %s on the chain of %s holds %zu entries", hex, ahex, n);
+	*docs_out = docs;
 	if (!ops)
 		return cw_error(CW_EINVALID, "commit %s on the chain of %s holds no ops", hex, ahex);
 	return CW_OK;
@@ -600,9 +667,12 @@ static int check_commit(link_t *l, cw_log *log, const cw_keyring *kr, const git_
 		error = cw_git__fail(CW_EINVALID, "the tree of a log commit cannot be read");
 		goto done;
 	}
-	if ((error = check_tree(tree, hex, ahex)) < 0)
+	if ((error = check_tree(&l->ndocs, tree, hex, ahex)) < 0)
 		goto done;
 	entry = git_tree_entry_byname(tree, "ops");
+	if ((error = blob_within(log, git_tree_entry_id(entry), BLOB_MAX,
+	                         "the ops of a log commit are malformed")) < 0)
+		goto done;
 	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(entry)) < 0) {
 		error = cw_git__fail(CW_EINVALID, "the ops of a log commit cannot be read");
 		goto done;
@@ -954,6 +1024,63 @@ done:
 	return error;
 }
 
+/* The content address a document op names (put or resolve of an entity of
+ * kind document with a well-formed "address"), copied to address; 0 when op
+ * is no such op. */
+static int doc_address_of(char address[CW_DOCS_ADDRESS_LEN + 1], const cw_op *op)
+{
+	const cw_op_field *f;
+
+	if (op->kind != CW_KIND_DOCUMENT || op->action == CW_OP_REMOVE ||
+	    (f = cw_op_field_get(op, "address")) == NULL || f->len != CW_DOCS_ADDRESS_LEN ||
+	    !cw_is_lower_hex(f->value, f->len))
+		return 0;
+	memcpy(address, f->value, CW_DOCS_ADDRESS_LEN);
+	address[CW_DOCS_ADDRESS_LEN] = '\0';
+	return 1;
+}
+
+/* Put in tb, as blob "doc.<address>", the encrypted file of every document
+ * that ops[0..n) add and this node holds (HOME/docs), streamed from disk into
+ * the object database (a document may be far larger than memory allows). */
+static int add_docs(cw_log *log, git_treebuilder *tb, const mine_t *ops, size_t n)
+{
+	cw_op *op = NULL;
+	char address[CW_DOCS_ADDRESS_LEN + 1], name[DOC_NAME_LEN + 1], *path = NULL;
+	git_oid oid;
+	size_t i;
+	int error = CW_OK;
+
+	if ((op = malloc(sizeof(*op))) == NULL)
+		return cw_error_nomem();
+	for (i = 0; i < n; i++) {
+		if ((error = cw_op_decode(op, ops[i].bytes, ops[i].len)) < 0)
+			goto done;
+		if (!doc_address_of(address, op))
+			continue;
+		snprintf(name, sizeof(name), DOC_PREFIX "%s", address);
+		if (git_treebuilder_get(tb, name) != NULL)
+			continue;
+		if ((error = cw_docs_exists(log->home, address)) < 0)
+			goto done;
+		if (error == 0) /* not stored here: the record travels alone */
+			continue;
+		free(path);
+		if ((error = cw_docs_path(&path, log->home, address)) < 0)
+			goto done;
+		if (git_blob_create_from_disk(&oid, log->repo, path) < 0 ||
+		    git_treebuilder_insert(NULL, tb, name, &oid, GIT_FILEMODE_BLOB) < 0) {
+			error = cw_git__fail(CW_ERROR, "could not write a document to the git log");
+			goto done;
+		}
+	}
+	error = CW_OK;
+done:
+	free(path);
+	free(op);
+	return error;
+}
+
 /* One commit carrying ops[0..n) (one case, seq order) after prev (or none). */
 static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_roster *roster,
                         const uint8_t author[CW_AUTHOR_BYTES], const mine_t *ops, size_t n,
@@ -1006,7 +1133,8 @@ static int write_commit(cw_log *log, cw_store *st, const cw_keys *me, const cw_r
 		error = cw_git__fail(CW_ERROR, "could not write a tree to the git log");
 		goto done;
 	}
-	if ((error = add_grants(log, st, me, roster, tb, ops[0].case_id, prev)) < 0)
+	if ((error = add_grants(log, st, me, roster, tb, ops[0].case_id, prev)) < 0 ||
+	    (error = add_docs(log, tb, ops, n)) < 0)
 		goto done;
 	if (git_treebuilder_write(&tree_oid, tb) < 0) {
 		error = cw_git__fail(CW_ERROR, "could not write a tree to the git log");
@@ -1187,6 +1315,13 @@ int cw_log_commit(size_t *commits_out, cw_log *log, cw_store *st, const cw_keys 
 					                 "the store's ops of this device are not contiguous");
 					goto done;
 				}
+			/* ops written since the heads were read (a local write while
+			 * this runs) wait for the next commit */
+			while (mine.n > heads.v[i].seq - carried) {
+				mine.n--;
+				cw_secret_wipe(mine.v[mine.n].bytes, mine.v[mine.n].len);
+				free(mine.v[mine.n].bytes);
+			}
 			if (mine.n != heads.v[i].seq - carried) {
 				error = cw_error(CW_EVERIFY,
 				                 "the store's head of this device does not match its ops");
@@ -1290,6 +1425,50 @@ static void chains_free(chain_t *c, size_t n)
 	free(c);
 }
 
+/* May the author of a chain commit hand this node generation gen of the
+ * case key? Only a device that could have made it: not revoked, and a hub,
+ * or a coordinator that created the case or is a member of it (when this
+ * node holds none of the case yet it cannot tell, and takes a coordinator's
+ * word). A generation far above the newest held is refused too, so nobody
+ * can push the numbers to where rotation stops. */
+static int may_grant(cw_store *st, const cw_keyring *kr, const uint8_t case_id[CW_ID_BYTES],
+                     const uint8_t author[CW_AUTHOR_BYTES], uint32_t gen)
+{
+	const uint8_t *pk = cw_keyring_find(kr, author);
+	char ahex[CW_DEVICE_ID_LEN + 1], creator[CW_DEVICE_ID_LEN + 1];
+	char(*members)[CW_DEVICE_ID_LEN + 1] = NULL;
+	const cw_cert *cert;
+	uint32_t have = 0;
+	size_t n = 0, i;
+	long idx;
+	int yes = 0, held;
+
+	if (pk == NULL || kr->roster == NULL || cw_keyring_revocation(kr, author) != NULL ||
+	    (idx = cw_roster_find(kr->roster, pk)) < 0)
+		return 0;
+	cert = cw_roster_cert(kr->roster, (size_t)idx);
+	held = cw_grant_generation(&have, st, case_id) == CW_OK;
+	cw_error_clear();
+	if (held && gen > have && gen - have > CW_LOG_GENERATION_STEP_MAX)
+		return 0;
+	if (cert->role == CW_ROLE_HUB)
+		return 1;
+	if (cert->role != CW_ROLE_COORDINATOR)
+		return 0;
+	if (!held)
+		return 1;
+	cw_author_hex(ahex, author);
+	if (cw_erase_creator(creator, st, case_id) == CW_OK && strcmp(creator, ahex) == 0)
+		return 1;
+	cw_error_clear();
+	if (cw_case_members(&members, &n, st, case_id) == CW_OK)
+		for (i = 0; i < n && !yes; i++)
+			yes = strcmp(members[i], ahex) == 0;
+	cw_error_clear();
+	free(members);
+	return yes;
+}
+
 /* Take from the (checked) commit oid's tree the grant to me of generation
  * gen (0: the newest it holds for me). *found = 0 when it has none. */
 static int take_grant_at(int *found, cw_log *log, cw_store *st, const cw_keys *me,
@@ -1319,6 +1498,9 @@ static int take_grant_at(int *found, cw_log *log, cw_store *st, const cw_keys *m
 		}
 	}
 	if (best == NULL)
+		goto done;
+	if ((error = blob_within(log, git_tree_entry_id(best), CW_GRANT_BYTES,
+	                         "a key grant of the git log is malformed")) < 0)
 		goto done;
 	if (git_blob_lookup(&blob, log->repo, git_tree_entry_id(best)) < 0) {
 		error = cw_git__fail(CW_EINVALID, "a key grant of the git log cannot be read");
@@ -1385,7 +1567,8 @@ static int prepare_chain(chain_t *c, cw_log *log, cw_store *st, const cw_keyring
 			cw_secret_free(key);
 			key = NULL;
 			error = cw_case_key_at(&key, &key_gen, st, c->ref.case_id, l->msg.generation);
-			if (error == CW_ENOTFOUND && me) {
+			if (error == CW_ENOTFOUND && me &&
+			    may_grant(st, kr, c->ref.case_id, c->ref.author, l->msg.generation)) {
 				cw_error_clear();
 				if ((error = take_grant_at(&granted, log, st, me, c->ref.case_id, &l->oid,
 				                           l->msg.generation)) < 0)
@@ -1452,6 +1635,191 @@ static int mark_chain(cw_store *st, const chain_t *c)
 	return cw_store_meta_set(st, key, hex, GIT_OID_HEXSZ);
 }
 
+static int write_all(int fd, const char *p, size_t len, const char *what)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return cw_error(CW_ERROR, "could not store %s: %s", what, strerror(errno));
+		p += w;
+		len -= (size_t)w;
+	}
+	return CW_OK;
+}
+
+/* Copy blob oid of the log into the open file fd, streaming where the
+ * object database can (loose objects); a packed object is read whole. */
+static int blob_to_fd(cw_log *log, const git_oid *oid, int fd, const char *what)
+{
+	git_odb *odb = NULL;
+	git_odb_stream *stream = NULL;
+	git_odb_object *obj = NULL;
+	git_object_t type;
+	size_t len = 0, off;
+	char *buf = NULL;
+	int rc, error = CW_OK;
+
+	if (git_repository_odb(&odb, log->repo) < 0) {
+		error = cw_git__fail(CW_ERROR, "could not open the git log's objects");
+		goto done;
+	}
+	if (git_odb_open_rstream(&stream, &len, &type, odb, oid) == 0) {
+		if (type != GIT_OBJECT_BLOB) {
+			error = cw_error(CW_EINVALID, "%s in the git log is not a file", what);
+			goto done;
+		}
+		if ((buf = malloc(65536)) == NULL) {
+			error = cw_error_nomem();
+			goto done;
+		}
+		while ((rc = git_odb_stream_read(stream, buf, 65536)) > 0)
+			if ((error = write_all(fd, buf, (size_t)rc, what)) < 0)
+				goto done;
+		if (rc < 0)
+			error = cw_git__fail(CW_EINVALID, "a document of the git log cannot be read");
+		goto done;
+	}
+	git_error_clear();
+	if (git_odb_read(&obj, odb, oid) < 0 || git_odb_object_type(obj) != GIT_OBJECT_BLOB) {
+		error = cw_git__fail(CW_EINVALID, "a document of the git log cannot be read");
+		goto done;
+	}
+	for (off = 0; off < git_odb_object_size(obj); off += len) {
+		len = git_odb_object_size(obj) - off;
+		if (len > ((size_t)1 << 20))
+			len = (size_t)1 << 20;
+		if ((error = write_all(fd, (const char *)git_odb_object_data(obj) + off, len, what)) < 0)
+			goto done;
+	}
+done:
+	free(buf);
+	git_odb_object_free(obj);
+	if (stream)
+		git_odb_stream_free(stream);
+	git_odb_free(odb);
+	return error;
+}
+
+/* Bring the document blob oid (named address) of commit hex into HOME/docs,
+ * unless it is there: written to a temporary file, checked to open with a
+ * key of the case (the commit's generation, then the older ones) and to have
+ * that address, then linked into place. */
+static int take_doc(cw_log *log, cw_store *st, const chain_t *c, const link_t *l, const char *address,
+                    const git_oid *oid)
+{
+	cw_secret *key = NULL;
+	char *tmp = NULL, hex[GIT_OID_HEXSZ + 1], ahex[AUTHOR_HEX + 1], what[48];
+	uint32_t gen = 0;
+	int fd = -1, error;
+
+	if ((error = cw_docs_exists(log->home, address)) != 0)
+		return error < 0 ? error : CW_OK;
+	oid_hex(hex, &l->oid);
+	cw_author_hex(ahex, c->ref.author);
+	snprintf(what, sizeof(what), "document %.16s", address);
+	if ((error = cw_docs_temp(&fd, &tmp, log->home)) < 0 || (error = blob_to_fd(log, oid, fd, what)) < 0)
+		goto done;
+	if (close(fd) < 0) {
+		fd = -1;
+		error = cw_error_os(tmp);
+		goto done;
+	}
+	fd = -1;
+	error = cw_case_key_at(&key, &gen, st, c->ref.case_id, l->msg.generation);
+	if (error == CW_ENOTFOUND) {
+		cw_error_clear();
+		error = cw_case_key_at(&key, &gen, st, c->ref.case_id, 0);
+	}
+	while (error == CW_OK) {
+		error = cw_docs_receive(log->home, tmp, address, key);
+		if ((error != CW_EVERIFY && error != CW_EINVALID) || gen <= 1)
+			break;
+		cw_error_clear();
+		cw_secret_free(key);
+		key = NULL;
+		error = cw_case_key_below(&key, &gen, st, c->ref.case_id, gen);
+	}
+	if (error == CW_EVERIFY || error == CW_EINVALID || error == CW_ENOTFOUND)
+		error = cw_error(CW_EVERIFY,
+		                 "document %.16s on the chain of %s (commit %s) is damaged or was tampered "
+		                 "with: it does not open with a key of the case to the address its op names",
+		                 address, ahex, hex);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	cw_secret_free(key);
+	return error;
+}
+
+static int cmp_address(const void *a, const void *b)
+{
+	return memcmp(a, b, CW_DOCS_ADDRESS_LEN + 1);
+}
+
+/* The documents of link li of chain c, whose ops are all taken and are
+ * c->ops[*k ..] (ops are in link order; *k moves past them): every
+ * `doc.<address>` blob of its tree must be named by a document op of its
+ * batch, and is brought into HOME/docs (take_doc). */
+static int take_docs(cw_log *log, cw_store *st, const chain_t *c, size_t li, size_t *k)
+{
+	const link_t *l = &c->links[li];
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	cw_op *op = NULL;
+	char(*named)[CW_DOCS_ADDRESS_LEN + 1] = NULL, address[CW_DOCS_ADDRESS_LEN + 1];
+	char hex[GIT_OID_HEXSZ + 1], ahex[AUTHOR_HEX + 1];
+	size_t first = *k, nnamed = 0, i;
+	int error = CW_OK;
+
+	while (*k < c->nops && c->ops[*k].link == li)
+		(*k)++;
+	if (l->ndocs == 0)
+		return CW_OK;
+	if ((op = malloc(sizeof(*op))) == NULL || (named = calloc(*k - first + 1, sizeof(*named))) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	for (i = first; i < *k; i++) {
+		if ((error = cw_op_decode(op, c->ops[i].p, c->ops[i].len)) < 0)
+			goto done;
+		nnamed += (size_t)doc_address_of(named[nnamed], op);
+	}
+	qsort(named, nnamed, sizeof(*named), cmp_address);
+	if (git_commit_lookup(&commit, log->repo, &l->oid) < 0 || git_commit_tree(&tree, commit) < 0) {
+		error = cw_git__fail(CW_EINVALID, "a commit of the git log cannot be read");
+		goto done;
+	}
+	for (i = 0; i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+
+		if (!parse_doc_name(address, git_tree_entry_name(e)))
+			continue;
+		if (bsearch(address, named, nnamed, sizeof(*named), cmp_address) == NULL) {
+			oid_hex(hex, &l->oid);
+			cw_author_hex(ahex, c->ref.author);
+			error = cw_error(CW_EVERIFY,
+			                 "commit %s on the chain of %s carries document %.16s that none of "
+			                 "its ops names",
+			                 hex, ahex, address);
+			goto done;
+		}
+		if ((error = take_doc(log, st, c, l, address, git_tree_entry_id(e))) < 0)
+			goto done;
+	}
+done:
+	free(named);
+	free(op);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return error;
+}
+
 /* For the cases of refs[0..n) whose key the store lacks, take a grant to me
  * from the newest commit of one of their chains (checked first: signed by
  * its author). Runs in the caller's transaction. */
@@ -1473,7 +1841,10 @@ static int take_grants(cw_log *log, cw_store *st, const cw_keys *me, const cw_ke
 			goto done;
 		cw_error_clear();
 		cw_buf_dispose(&head.blob);
-		/* the grant is only as good as the commit that carries it */
+		/* the grant is only as good as the commit that carries it, and
+		 * its author's right to hand out the key */
+		if (!may_grant(st, kr, refs[i].case_id, refs[i].author, 0))
+			continue;
 		if ((error = check_commit(&head, log, kr, &refs[i].head, refs[i].case_id, refs[i].author)) <
 		        0 ||
 		    (error = take_grant_at(&found, log, st, me, refs[i].case_id, &refs[i].head, 0)) < 0)
@@ -1539,10 +1910,19 @@ static int ingest_chains(size_t *ops_out, cw_log *log, cw_store *st, const cw_ke
 		}
 	} while (progress);
 	for (i = 0; i < nrefs; i++) {
-		if (!chains[i].skipped && chains[i].next < chains[i].nops)
+		chain_t *c = &chains[i];
+		size_t li, k = 0, done_links;
+
+		if (!c->skipped && c->next < c->nops)
 			waiting++;
-		if ((error = mark_chain(st, &chains[i])) < 0)
+		if ((error = mark_chain(st, c)) < 0)
 			goto done;
+		/* the documents of the commits taken whole (a document file may
+		 * come before the store commits: it is content-addressed) */
+		done_links = c->skipped ? 0 : c->next == c->nops ? c->nlinks : c->ops[c->next].link;
+		for (li = 0; li < done_links; li++)
+			if ((error = take_docs(log, st, c, li, &k)) < 0)
+				goto done;
 	}
 	if ((error = cw_oplog_flush(st)) < 0 || (hook && (error = hook->fn(st, hook->ctx)) < 0))
 		goto done;
@@ -1602,7 +1982,6 @@ int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref 
 {
 	const cw_revocation *rev;
 	const cw_revoked_chain *c;
-	cw_log_message msg;
 	chain_ref r;
 	git_oid oid, accepted;
 	char chex[CASE_HEX + 1];
@@ -1616,11 +1995,10 @@ int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref 
 		return CW_OK;
 	if ((c = cw_revocation_chain(rev, r.case_id)) != NULL) {
 		git_oid_fromraw(&accepted, c->commit);
+		/* only the accepted commit or its ancestors: a fork below it by
+		 * the stolen device is not what the agency accepted */
 		if (git_oid_equal(&accepted, &oid) ||
 		    git_graph_descendant_of(log->repo, &accepted, &oid) == 1)
-			return CW_OK;
-		/* the accepted commit may be unknown here: its seq says as much */
-		if (read_message(&msg, NULL, log, &oid) == CW_OK && msg.last < c->seq)
 			return CW_OK;
 	}
 	cw_error_clear();
@@ -1631,14 +2009,32 @@ int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref 
 	                rev->device_id, chex);
 }
 
+/* nftw: remove a directory that has become empty (a packed ref leaves its
+ * folders behind, 4 KiB each); anything else stays. */
+static int remove_empty_dir(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	if (flag == FTW_DP && ftw->level > 0)
+		(void)rmdir(path); /* ENOTEMPTY: still in use */
+	return 0;
+}
+
 int cw_log_pack_refs(cw_log *log)
 {
 	git_refdb *db = NULL;
+	char *refs = NULL;
 	int error = CW_OK;
 
 	if (git_repository_refdb(&db, log->repo) < 0 || git_refdb_compress(db) < 0)
 		error = cw_git__fail(CW_ERROR, "could not pack the refs of the git log");
 	git_refdb_free(db);
+	if (error == CW_OK && (refs = malloc(strlen(git_repository_path(log->repo)) + 16)) != NULL) {
+		sprintf(refs, "%srefs/cw", git_repository_path(log->repo));
+		(void)nftw(refs, remove_empty_dir, 16, FTW_DEPTH | FTW_PHYS);
+		strcat(refs, "-in"); /* the staging of pulls */
+		(void)nftw(refs, remove_empty_dir, 16, FTW_DEPTH | FTW_PHYS);
+		free(refs);
+	}
 	return error;
 }
 
@@ -1960,6 +2356,7 @@ int cw_log_roster_take(size_t *taken_out, cw_log *log, cw_home *h, const cw_bund
 		}
 		if (git_tree_entrycount(tree) != 1 || (e = git_tree_entry_byname(tree, "roster")) == NULL ||
 		    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+		    blob_within(log, git_tree_entry_id(e), ROSTER_BLOB_MAX, "roster") < 0 ||
 		    git_blob_lookup(&blob, log->repo, git_tree_entry_id(e)) < 0 ||
 		    git_blob_rawsize(blob) > (git_object_size_t)ROSTER_BLOB_MAX) {
 			error = cw_error(CW_EINVALID, "roster %" PRIu64 " in the git log is malformed",
@@ -2261,6 +2658,11 @@ static int sweep_one(const cw_erasure *e, void *p)
 	git_error_clear();
 	if ((error = list_chains(&refs, &n, c->log, e->case_id)) < 0)
 		return error;
+	/* Their objects go too, at the next prune: marked before a ref goes. */
+	if (n && (error = cw_log_prune_want(c->log)) < 0) {
+		free(refs);
+		return error;
+	}
 	for (i = 0; i < n; i++) {
 		rc = git_reference_remove(c->log->repo, refs[i].name);
 		if (rc < 0 && rc != GIT_ENOTFOUND) {
@@ -2305,4 +2707,630 @@ int cw_log_chain_case(uint8_t case_id[CW_ID_BYTES], char author_out[CW_DEVICE_ID
 	if (author_out)
 		cw_author_hex(author_out, r.author);
 	return 1;
+}
+
+int cw_log_chain_tip_verify(cw_log *log, const cw_keyring *kr, const cw_bundle_ref *tip)
+{
+	chain_ref r;
+	git_oid oid;
+	link_t l;
+	int error;
+
+	if (strncmp(tip->name, REF_PREFIX, REF_PREFIX_LEN) != 0 || parse_ref_name(&r, tip->name) < 0 ||
+	    git_oid_fromstr(&oid, tip->oid) < 0) {
+		git_error_clear();
+		return cw_error(CW_EINVALID, "%s is not a chain of the git log", tip->name);
+	}
+	memset(&l, 0, sizeof(l));
+	error = check_commit(&l, log, kr, &oid, r.case_id, r.author);
+	cw_buf_dispose(&l.blob);
+	cw_buf_dispose(&l.plain);
+	return error;
+}
+
+/* ---- pruning: no object of an erased case stays in log.git ---------------------------------- */
+
+#define PRUNE_MARK "cw-prune-pending"
+
+int cw_log_prune_want(cw_log *log)
+{
+	char *path = cw_path_join(cw_log_path(log), PRUNE_MARK);
+	int fd, error = CW_OK;
+
+	if (path == NULL)
+		return cw_error_nomem();
+	if (!cw_file_exists(path)) {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0) {
+			error = cw_error(CW_ERROR, "could not mark the git log for pruning: %s",
+			                 strerror(errno));
+		} else {
+			close(fd);
+			error = cw_file_sync_dir(cw_log_path(log));
+		}
+	}
+	free(path);
+	return error;
+}
+
+int cw_log_prune_pending(cw_log *log)
+{
+	char *path = cw_path_join(cw_log_path(log), PRUNE_MARK);
+	int want;
+
+	if (path == NULL)
+		return cw_error_nomem();
+	want = cw_file_exists(path);
+	free(path);
+	return want ? cw_log_prune(log) : CW_OK;
+}
+
+/* A set of object ids: open addressing, the first bytes of an id as its
+ * hash (ids are uniformly distributed). */
+typedef struct {
+	git_oid *v;
+	unsigned char *used;
+	size_t cap, n;
+} oidset;
+
+static void oidset_dispose(oidset *s)
+{
+	free(s->v);
+	free(s->used);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t oidset_slot(const oidset *s, const git_oid *id)
+{
+	uint64_t h;
+	size_t i;
+
+	memcpy(&h, id->id, sizeof(h));
+	for (i = (size_t)h & (s->cap - 1); s->used[i] && !git_oid_equal(&s->v[i], id);
+	     i = (i + 1) & (s->cap - 1))
+		;
+	return i;
+}
+
+static int oidset_has(const oidset *s, const git_oid *id)
+{
+	return s->cap && s->used[oidset_slot(s, id)];
+}
+
+/* *added = 1 when id was not in the set. */
+static int oidset_add(oidset *s, const git_oid *id, int *added)
+{
+	size_t i;
+
+	*added = 0;
+	if (2 * (s->n + 1) > s->cap) {
+		oidset bigger = { NULL, NULL, s->cap ? 2 * s->cap : 4096, 0 };
+
+		if ((bigger.v = malloc(bigger.cap * sizeof(*bigger.v))) == NULL ||
+		    (bigger.used = calloc(bigger.cap, 1)) == NULL) {
+			oidset_dispose(&bigger);
+			return cw_error_nomem();
+		}
+		for (i = 0; i < s->cap; i++)
+			if (s->used[i]) {
+				size_t j = oidset_slot(&bigger, &s->v[i]);
+
+				bigger.used[j] = 1;
+				git_oid_cpy(&bigger.v[j], &s->v[i]);
+				bigger.n++;
+			}
+		oidset_dispose(s);
+		*s = bigger;
+	}
+	i = oidset_slot(s, id);
+	if (!s->used[i]) {
+		s->used[i] = 1;
+		git_oid_cpy(&s->v[i], id);
+		s->n++;
+		*added = 1;
+	}
+	return CW_OK;
+}
+
+static int prune_fail(const char *what)
+{
+	return cw_git__fail(CW_ERROR, what);
+}
+
+/* A tree and everything under it into s. */
+static int mark_tree(oidset *s, git_repository *repo, const git_oid *id)
+{
+	git_tree *tree = NULL;
+	size_t i, n;
+	int added, error;
+
+	if ((error = oidset_add(s, id, &added)) < 0 || !added)
+		return error;
+	if (git_tree_lookup(&tree, repo, id) < 0)
+		return prune_fail("the git log was not pruned: a tree is missing");
+	n = git_tree_entrycount(tree);
+	for (i = 0; i < n && error == CW_OK; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			error = mark_tree(s, repo, git_tree_entry_id(e));
+		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			error = oidset_add(s, git_tree_entry_id(e), &added);
+		/* a commit entry (submodule) names another repository's object */
+	}
+	git_tree_free(tree);
+	return error;
+}
+
+/* What a ref names into s: commits through the walk (their history
+ * follows), anything else with what it names. */
+static int mark_target(oidset *s, git_revwalk *walk, git_repository *repo, const git_oid *id, int depth)
+{
+	git_object *obj = NULL;
+	int added, error = CW_OK;
+
+	if (git_object_lookup(&obj, repo, id, GIT_OBJECT_ANY) < 0)
+		return prune_fail("the git log was not pruned: a ref names a missing object");
+	switch (git_object_type(obj)) {
+	case GIT_OBJECT_COMMIT:
+		if (git_revwalk_push(walk, id) < 0)
+			error = prune_fail("could not prune the git log");
+		break;
+	case GIT_OBJECT_TREE:
+		error = mark_tree(s, repo, id);
+		break;
+	case GIT_OBJECT_TAG:
+		if ((error = oidset_add(s, id, &added)) == CW_OK && depth < 8)
+			error = mark_target(s, walk, repo, git_tag_target_id((git_tag *)obj), depth + 1);
+		break;
+	default:
+		error = oidset_add(s, id, &added);
+	}
+	git_object_free(obj);
+	return error;
+}
+
+/* Every object reachable from a ref of repo into s. */
+static int mark_reachable(oidset *s, git_repository *repo)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL, *resolved = NULL;
+	git_revwalk *walk = NULL;
+	git_commit *commit = NULL;
+	git_oid id;
+	int rc, added, error = CW_OK;
+
+	if (git_revwalk_new(&walk, repo) < 0 || git_reference_iterator_new(&it, repo) < 0) {
+		error = prune_fail("could not start pruning the git log");
+		goto done;
+	}
+	while (error == CW_OK && (rc = git_reference_next(&ref, it)) == 0) {
+		if (git_reference_resolve(&resolved, ref) == 0)
+			error = mark_target(s, walk, repo, git_reference_target(resolved), 0);
+		else
+			git_error_clear(); /* a symbolic ref to nothing names no object */
+		git_reference_free(resolved);
+		git_reference_free(ref);
+		resolved = NULL;
+	}
+	if (error == CW_OK && rc != GIT_ITEROVER)
+		error = prune_fail("could not list the refs of the git log");
+	while (error == CW_OK && (rc = git_revwalk_next(&id, walk)) == 0) {
+		if ((error = oidset_add(s, &id, &added)) < 0)
+			break;
+		if (git_commit_lookup(&commit, repo, &id) < 0) {
+			error = prune_fail("the git log was not pruned: a commit is missing");
+			break;
+		}
+		error = mark_tree(s, repo, git_commit_tree_id(commit));
+		git_commit_free(commit);
+	}
+	if (error == CW_OK && rc != GIT_ITEROVER)
+		error = prune_fail("the git log was not pruned: its history cannot be walked");
+done:
+	git_revwalk_free(walk);
+	git_reference_iterator_free(it);
+	return error;
+}
+
+static int unlink_in(const char *dir, const char *name)
+{
+	char *path = cw_path_join(dir, name);
+	int error = CW_OK;
+
+	if (path == NULL)
+		return cw_error_nomem();
+	if (unlink(path) < 0 && errno != ENOENT)
+		error = cw_error(CW_ERROR, "could not remove %s while pruning the git log: %s", path,
+		                 strerror(errno));
+	free(path);
+	return error;
+}
+
+/* fsync one file of dir (libgit2 syncs what it writes too: belt and
+ * braces before anything is removed). */
+static int sync_in(const char *dir, const char *name)
+{
+	char *path = cw_path_join(dir, name);
+	int fd, error = CW_OK;
+
+	if (path == NULL)
+		return cw_error_nomem();
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) < 0)
+		error = cw_error(CW_ERROR, "could not sync %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return error;
+}
+
+/* Remove every loose object not in s, and loose temporary files. */
+static int prune_loose(const oidset *s, const char *objdir)
+{
+	DIR *d = opendir(objdir), *sub;
+	struct dirent *de, *se;
+	char *path = NULL, hex[GIT_OID_HEXSZ + 1];
+	git_oid id;
+	int error = CW_OK;
+
+	if (d == NULL)
+		return cw_error(CW_ERROR, "could not read %s: %s", objdir, strerror(errno));
+	while (error == CW_OK && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 2 || !cw_is_lower_hex(de->d_name, 2))
+			continue;
+		free(path);
+		if ((path = cw_path_join(objdir, de->d_name)) == NULL) {
+			error = cw_error_nomem();
+			break;
+		}
+		if ((sub = opendir(path)) == NULL)
+			continue;
+		while (error == CW_OK && (se = readdir(sub)) != NULL) {
+			if (se->d_name[0] == '.')
+				continue;
+			if (strlen(se->d_name) == GIT_OID_HEXSZ - 2 &&
+			    cw_is_lower_hex(se->d_name, GIT_OID_HEXSZ - 2)) {
+				snprintf(hex, sizeof(hex), "%s%s", de->d_name, se->d_name);
+				if (git_oid_fromstr(&id, hex) == 0 && oidset_has(s, &id))
+					continue; /* reachable: stays */
+			}
+			error = unlink_in(path, se->d_name);
+		}
+		closedir(sub);
+		(void)rmdir(path); /* when empty */
+	}
+	free(path);
+	closedir(d);
+	return error;
+}
+
+/* The object ids of a pack index (version 2, as git and libgit2 write
+ * them): *dirty = 1 when one is not in s; then (pb not NULL) the ones in s
+ * go into pb. */
+static int pack_scan(int *dirty, git_packbuilder *pb, const oidset *s, const char *idx_path)
+{
+	static const unsigned char magic[8] = { 0xff, 't', 'O', 'c', 0, 0, 0, 2 };
+	unsigned char head[8 + 256 * 4], raw[GIT_OID_RAWSZ];
+	FILE *f = fopen(idx_path, "rb");
+	uint32_t n, i;
+	git_oid id;
+	int error = CW_OK;
+
+	*dirty = 0;
+	if (f == NULL)
+		return cw_error(CW_ERROR, "could not read %s: %s", idx_path, strerror(errno));
+	if (fread(head, 1, sizeof(head), f) != sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
+		error = cw_error(CW_ERROR, "the git log was not pruned: %s is not a pack index of version 2",
+		                 idx_path);
+		goto done;
+	}
+	n = (uint32_t)head[sizeof(head) - 4] << 24 | (uint32_t)head[sizeof(head) - 3] << 16 |
+	    (uint32_t)head[sizeof(head) - 2] << 8 | head[sizeof(head) - 1];
+	for (i = 0; i < n; i++) {
+		if (fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+			error = cw_error(CW_ERROR, "the git log was not pruned: %s is cut short", idx_path);
+			goto done;
+		}
+		git_oid_fromraw(&id, raw);
+		if (!oidset_has(s, &id))
+			*dirty = 1;
+		else if (pb && git_packbuilder_insert(pb, &id, NULL) < 0) {
+			error = prune_fail("could not prune the git log");
+			goto done;
+		}
+	}
+done:
+	fclose(f);
+	return error;
+}
+
+/* A pack file name: "pack-<40 hex>.<ext>"; the hex into name. */
+static int pack_name(char name[GIT_OID_HEXSZ + 1], const char *file, const char *ext)
+{
+	size_t len = strlen(file);
+
+	if (len <= 5 + GIT_OID_HEXSZ + 1 || strncmp(file, "pack-", 5) != 0 ||
+	    !cw_is_lower_hex(file + 5, GIT_OID_HEXSZ) || file[5 + GIT_OID_HEXSZ] != '.' ||
+	    (ext && strcmp(file + 5 + GIT_OID_HEXSZ, ext) != 0))
+		return 0;
+	memcpy(name, file + 5, GIT_OID_HEXSZ);
+	name[GIT_OID_HEXSZ] = '\0';
+	return 1;
+}
+
+typedef struct {
+	char (*v)[GIT_OID_HEXSZ + 1];
+	size_t n, cap;
+} names_t;
+
+static int names_add(names_t *l, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char(*grown)[GIT_OID_HEXSZ + 1] = realloc(l->v, cap * sizeof(*l->v));
+
+		if (grown == NULL)
+			return cw_error_nomem();
+		l->v = grown;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], GIT_OID_HEXSZ + 1, "%s", name);
+	return CW_OK;
+}
+
+static int names_has(const names_t *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Packs holding an object not in s are "dirty": the objects of s they hold
+ * go into one new pack (written whole, indexed and synced first), then
+ * they go, index and side files before the pack, so an interrupted prune
+ * leaves at most a pack without index, which git ignores and the next
+ * prune removes. Packs without index, temporary files and multi-pack
+ * indexes (which would name removed packs) go too. *removed counts the
+ * packs removed. */
+static int prune_packs(size_t *removed, const oidset *s, git_repository *repo, const char *packdir)
+{
+	static const char *const side[] = { ".keep", ".bitmap", ".rev", ".mtimes", ".promisor", ".idx" };
+	names_t dirty = { NULL, 0, 0 }, indexed = { NULL, 0, 0 };
+	git_packbuilder *pb = NULL;
+	DIR *d = NULL;
+	struct dirent *de;
+	char name[GIT_OID_HEXSZ + 1], file[GIT_OID_HEXSZ + 32], *path = NULL;
+	size_t i, k;
+	int is_dirty, error = CW_OK;
+
+	*removed = 0;
+	if (git_packbuilder_new(&pb, repo) < 0) {
+		error = prune_fail("could not start pruning the git log");
+		goto done;
+	}
+	if ((d = opendir(packdir)) == NULL) {
+		error = errno == ENOENT
+		            ? CW_OK
+		            : cw_error(CW_ERROR, "could not read %s: %s", packdir, strerror(errno));
+		goto done;
+	}
+	while (error == CW_OK && (de = readdir(d)) != NULL) {
+		if (!pack_name(name, de->d_name, ".idx"))
+			continue;
+		if ((error = names_add(&indexed, name)) < 0)
+			break;
+		free(path);
+		if ((path = cw_path_join(packdir, de->d_name)) == NULL) {
+			error = cw_error_nomem();
+			break;
+		}
+		if ((error = pack_scan(&is_dirty, NULL, s, path)) < 0 || !is_dirty)
+			continue;
+		if ((error = names_add(&dirty, name)) < 0 || (error = pack_scan(&is_dirty, pb, s, path)) < 0)
+			break;
+	}
+	if (error < 0)
+		goto done;
+	if (git_packbuilder_object_count(pb) > 0) {
+		if (git_packbuilder_write(pb, packdir, 0, NULL, NULL) < 0) {
+			error = prune_fail("could not write the pruned git log's pack");
+			goto done;
+		}
+		/* the new pack is indexed; the same objects as a pack kept: never
+		 * removed below */
+		snprintf(name, sizeof(name), "%s", git_packbuilder_name(pb));
+		snprintf(file, sizeof(file), "pack-%s.pack", name);
+		if ((error = sync_in(packdir, file)) < 0)
+			goto done;
+		snprintf(file, sizeof(file), "pack-%s.idx", name);
+		if ((error = sync_in(packdir, file)) < 0 || (error = cw_file_sync_dir(packdir)) < 0)
+			goto done;
+		if ((error = names_add(&indexed, name)) < 0)
+			goto done;
+		for (i = 0; i < dirty.n; i++)
+			if (strcmp(dirty.v[i], name) == 0)
+				dirty.v[i][0] = '\0';
+	}
+	for (i = 0; i < dirty.n && error == CW_OK; i++) {
+		if (!dirty.v[i][0])
+			continue;
+		for (k = 0; k < sizeof(side) / sizeof(side[0]) && error == CW_OK; k++) {
+			snprintf(file, sizeof(file), "pack-%s%s", dirty.v[i], side[k]);
+			error = unlink_in(packdir, file);
+		}
+		snprintf(file, sizeof(file), "pack-%s.pack", dirty.v[i]);
+		if (error == CW_OK && (error = unlink_in(packdir, file)) == CW_OK)
+			(*removed)++;
+	}
+	/* packs without index (a prune or a write cut short), temporary
+	 * files, multi-pack indexes */
+	rewinddir(d);
+	while (error == CW_OK && (de = readdir(d)) != NULL) {
+		if ((pack_name(name, de->d_name, ".pack") && !names_has(&indexed, name)) ||
+		    strncmp(de->d_name, "tmp_", 4) == 0 ||
+		    (strncmp(de->d_name, "multi-pack-index", 16) == 0 && *removed))
+			error = unlink_in(packdir, de->d_name);
+	}
+	if (error == CW_OK)
+		error = cw_file_sync_dir(packdir);
+done:
+	if (d)
+		closedir(d);
+	free(path);
+	free(dirty.v);
+	free(indexed.v);
+	git_packbuilder_free(pb);
+	return error;
+}
+
+/* Quarantines left by killed imports (sync/bundle.c), loose temporary
+ * files, and, when packs went, the commit-graph and pack list files, which
+ * would name what is gone. */
+static int prune_leftovers(const char *objdir, size_t removed)
+{
+	DIR *d = opendir(objdir);
+	struct dirent *de;
+	char *path = NULL;
+	int error = CW_OK;
+
+	if (d == NULL)
+		return cw_error(CW_ERROR, "could not read %s: %s", objdir, strerror(errno));
+	while (error == CW_OK && (de = readdir(d)) != NULL) {
+		free(path);
+		if ((path = cw_path_join(objdir, de->d_name)) == NULL) {
+			error = cw_error_nomem();
+			break;
+		}
+		if (strncmp(de->d_name, "cw-incoming-", 12) == 0) {
+			if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+				error = cw_error(CW_ERROR, "could not remove %s: %s", path, strerror(errno));
+		} else if (strncmp(de->d_name, "tmp_", 4) == 0) {
+			error = unlink_in(objdir, de->d_name);
+		} else if (strcmp(de->d_name, "info") == 0 && removed) {
+			if ((error = unlink_in(path, "commit-graph")) == CW_OK)
+				error = unlink_in(path, "packs");
+			free(path);
+			path = NULL;
+			if (error == CW_OK && (path = cw_path_join(objdir, "info/commit-graphs")) == NULL)
+				error = cw_error_nomem();
+			if (error == CW_OK && nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+			    errno != ENOENT)
+				error = cw_error(CW_ERROR, "could not remove %s: %s", path, strerror(errno));
+		}
+	}
+	free(path);
+	closedir(d);
+	return error == CW_OK ? cw_file_sync_dir(objdir) : error;
+}
+
+/* A handle on log.git for the prune whose pack builder makes no deltas
+ * (the chains' blobs are ciphertext: deltas save nothing and cost most of
+ * the time). libgit2 1.5 takes the size above which it makes none from
+ * pack.deltaCacheSize, later versions from core.bigFileThreshold: both are
+ * set, in a file of the prune's own (PRUNE_CONFIG), above the log's
+ * config. */
+#define PRUNE_CONFIG "cw-prune.config"
+
+static int prune_repo(git_repository **out, const char *dir)
+{
+	static const char text[] = "[pack]\n\tdeltaCacheSize = 1\n[core]\n\tbigFileThreshold = 1\n";
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	char *conf = NULL, *local = NULL;
+	FILE *f;
+	int error = CW_OK;
+
+	*out = NULL;
+	if ((conf = cw_path_join(dir, PRUNE_CONFIG)) == NULL ||
+	    (local = cw_path_join(dir, "config")) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	if ((f = fopen(conf, "w")) == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		error = cw_error(CW_ERROR, "could not write %s: %s", conf, strerror(errno));
+		goto done;
+	}
+	if (git_repository_open_bare(&repo, dir) < 0 || git_config_new(&cfg) < 0 ||
+	    (cw_file_exists(local) &&
+	     git_config_add_file_ondisk(cfg, local, GIT_CONFIG_LEVEL_LOCAL, repo, 0) < 0) ||
+	    git_config_add_file_ondisk(cfg, conf, GIT_CONFIG_LEVEL_APP, repo, 0) < 0 ||
+	    git_repository_set_config(repo, cfg) < 0) {
+		error = prune_fail("could not open the git log to prune it");
+		goto done;
+	}
+	*out = repo;
+	repo = NULL;
+done:
+	git_config_free(cfg);
+	git_repository_free(repo);
+	free(conf);
+	free(local);
+	return error;
+}
+
+/* Notes (a tombstone, a manifest) name the empty tree without storing it
+ * (libgit2 and git know it without it); git fsck wants it stored: when a
+ * ref reaches it, it is written (loose; reachable, so it stays). */
+static int store_empty_tree(git_repository *repo, const oidset *s)
+{
+	git_odb *odb = NULL;
+	git_oid empty, written;
+	int error = CW_OK;
+
+	if (git_oid_fromstr(&empty, EMPTY_TREE) < 0 || !oidset_has(s, &empty))
+		return CW_OK;
+	if (git_repository_odb(&odb, repo) < 0 || git_odb_write(&written, odb, "", 0, GIT_OBJECT_TREE) < 0)
+		error = prune_fail("could not prune the git log");
+	git_odb_free(odb);
+	return error;
+}
+
+int cw_log_prune(cw_log *log)
+{
+	git_repository *repo = NULL, *fresh = NULL;
+	oidset reach = { NULL, NULL, 0, 0 };
+	char *dir = NULL, *objdir = NULL, *packdir = NULL, *mark = NULL, *conf = NULL;
+	size_t removed = 0;
+	int error;
+
+	if ((dir = strdup(cw_log_path(log))) == NULL || (objdir = cw_path_join(dir, "objects")) == NULL ||
+	    (packdir = cw_path_join(objdir, "pack")) == NULL ||
+	    (mark = cw_path_join(dir, PRUNE_MARK)) == NULL ||
+	    (conf = cw_path_join(dir, PRUNE_CONFIG)) == NULL) {
+		error = cw_error_nomem();
+		goto done;
+	}
+	/* Marked first: an interrupted prune is done again by the next one.
+	 * Nothing else moves the refs meanwhile (HOME/log.lock). */
+	if ((error = cw_log_prune_want(log)) < 0 || (error = prune_repo(&repo, dir)) < 0 ||
+	    (error = mark_reachable(&reach, repo)) < 0 || (error = store_empty_tree(repo, &reach)) < 0 ||
+	    (error = prune_loose(&reach, objdir)) < 0 ||
+	    (error = prune_packs(&removed, &reach, repo, packdir)) < 0 ||
+	    (error = prune_leftovers(objdir, removed)) < 0)
+		goto done;
+	/* The log's handle may still list removed packs: open it anew. */
+	if (git_repository_open_bare(&fresh, dir) < 0) {
+		error = prune_fail("could not open the pruned git log");
+		goto done;
+	}
+	git_repository_free(log->repo);
+	log->repo = fresh;
+	(void)unlink(conf);
+	if (unlink(mark) < 0 && errno != ENOENT) {
+		error = cw_error(CW_ERROR, "could not clear the git log's prune mark: %s", strerror(errno));
+		goto done;
+	}
+	error = cw_file_sync_dir(dir);
+done:
+	git_repository_free(repo);
+	oidset_dispose(&reach);
+	free(dir);
+	free(objdir);
+	free(packdir);
+	free(mark);
+	free(conf);
+	return error;
 }

@@ -36,6 +36,17 @@
  * member that has never held the key can read the chain. A grant blob is
  * reused from the parent commit while nothing about it changes.
  *
+ * A commit whose batch adds a document (an op of kind document naming its
+ * content address) also carries, when the author's node holds it, the
+ * encrypted document file exactly as stored in HOME/docs (node/docs.h) as
+ * the blob "doc.<address: 64 hex>" - streamed into the object database, and
+ * only in that commit. Taking a commit's ops takes its documents: every such
+ * blob must be named by a document op of the same commit; a node holding a
+ * key of the case that lacks the file checks it (it opens with a key of the
+ * case to that address) before linking it into HOME/docs, else CW_EVERIFY
+ * naming the document and nothing is taken. A node without a key of the
+ * case keeps the blob as ciphertext only.
+ *
  * Authors only append to their own chains: a chain whose head no longer
  * descends (by first parents) from the commit this store last ingested from
  * it, or whose seq ranges do not join, is equivocation (CW_EVERIFY naming
@@ -189,6 +200,11 @@ int cw_log_check_revoked(cw_log *log, const cw_keyring *kr, const cw_bundle_ref 
  * taking many chains at once, so thousands of refs do not stay one small
  * file each. Callers do it at CW_LOG_PACK_REFS_AT refs or more. */
 #define CW_LOG_PACK_REFS_AT 256
+
+/* A node takes a new generation of a case key at most this far above the
+ * newest it holds (rotation steps by 1 + a 16-bit random jump; this allows
+ * 16 missed rotations). */
+#define CW_LOG_GENERATION_STEP_MAX (16u * 65536u)
 int cw_log_pack_refs(cw_log *log);
 
 /* fn(case, head commit, last seq it carries) for every chain of author in
@@ -216,6 +232,32 @@ int cw_log_erased_ref(uint8_t case_id[CW_ID_BYTES], const char *name);
 /* 1, the case id and (author_out, may be NULL) the author when name is a
  * chain ref refs/cw/case/<C>/<A>, else 0. */
 int cw_log_chain_case(uint8_t case_id[CW_ID_BYTES], char author_out[CW_DEVICE_ID_LEN + 1], const char *name);
+
+/* Check the tip commit of one chain ref from outside (objects already in
+ * the repository) as a chain commit is checked when taken: of the case and
+ * author its name says, signed by that author's key in kr. CW_EVERIFY /
+ * CW_EINVALID otherwise. (The erasure right of a node that cannot read a
+ * case: sync/tombstone.h.) */
+int cw_log_chain_tip_verify(cw_log *log, const cw_keyring *kr, const cw_bundle_ref *tip);
+
+/* Pruning: caseway runs no `git gc`, so the objects of dropped chains
+ * (their sealed ops and the grant blobs that open them with a member
+ * device's key) would stay in log.git. cw_log_prune finds every object
+ * reachable from any ref, removes every other loose object, and rewrites
+ * each pack holding an unreachable object into one new pack of what stays
+ * in it (whole, indexed and synced before the old packs go), so no object
+ * unreachable from the refs remains; an interrupted prune leaves only extra
+ * objects, never missing ones. Its cost: reading every commit and tree,
+ * plus rewriting the packs that held a dropped object. A mark file in log.git says a prune is due:
+ * cw_log_prune_want makes it (the sweep makes it before dropping a chain
+ * ref; callers when chains of erased cases were left out after their
+ * objects came in), cw_log_prune removes it when done, and
+ * cw_log_prune_pending prunes when it is there. Run them only where no
+ * other ref must stay alive (after the pull's staging refs are cleared)
+ * and outside a store transaction. The handle is reopened after a prune. */
+int cw_log_prune_want(cw_log *log);
+int cw_log_prune_pending(cw_log *log);
+int cw_log_prune(cw_log *log);
 
 /* A commit message, parsed. */
 typedef struct {

@@ -49,6 +49,7 @@ typedef struct {
 	size_t moved;          /* refs it refused because they moved meanwhile */
 	size_t refused;        /* refs it refused for another reason */
 	char refused_ref[SHOWN_MAX], refused_why[REASON_MAX];
+	char moved_ref[SHOWN_MAX], moved_why[REASON_MAX]; /* the last ref refused as moved, and why */
 } session;
 
 /* A copy of s without control characters (one-line messages). */
@@ -168,6 +169,8 @@ static int on_push_update(const char *refname, const char *status, void *payload
 		s->accepted++;
 	} else if (moved_meanwhile(status)) {
 		s->moved++;
+		one_line(s->moved_ref, sizeof(s->moved_ref), refname);
+		one_line(s->moved_why, sizeof(s->moved_why), status);
 	} else if (s->refused++ == 0) {
 		one_line(s->refused_ref, sizeof(s->refused_ref), refname);
 		one_line(s->refused_why, sizeof(s->refused_why), status);
@@ -425,7 +428,7 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 	cw_keyring kr = { 0, NULL, NULL };
 	heads hub = { NULL, 0 };
 	size_t i, fresh = 0, taken, ops = 0;
-	char revoked_why[300] = "";
+	char revoked_why[300] = "", erased_why[512] = "";
 	cw_tombstone_set ts = { NULL, 0, 0 };
 	cw_log_hook erase_hook = { erase_in_take, &ts };
 	cw_bundle_ref *tips = NULL;
@@ -457,15 +460,16 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 	if ((error = drop_revoked(&hub, log, st, &kr, revoked_why, sizeof(revoked_why))) < 0)
 		goto done;
 	/* Erasures: checked before anything is taken, applied with the take;
-	 * the chains of erased cases stay out. */
-	if ((error = cw_tombstone_check(&ts, h, log, &kr, hub.v, hub.n)) < 0 ||
+	 * the chains of erased cases stay out. One without the right (anyone
+	 * with write access to the hub can put it there) is left out and told
+	 * once, after the rest is taken. */
+	if ((error = cw_tombstone_check(&ts, erased_why, sizeof(erased_why), h, log, &kr, hub.v, hub.n)) <
+	        0 ||
 	    (error = cw_tombstone_filter(&tips, &ntips, &ignored, st, &ts, hub.v, hub.n)) < 0) {
 		error = refuse(error, s);
 		goto done;
 	}
 	error = cw_log_take(&ops, log, st, &kr, me, tips, ntips, ts.n ? &erase_hook : NULL);
-	if (error == CW_OK && revoked_why[0])
-		error = cw_error(CW_EVERIFY, "%s", revoked_why);
 	if (error == CW_EWAIT) {
 		cw_error_clear();
 		waiting = 1;
@@ -479,8 +483,17 @@ static int pull_round(cw_remote_report *rep, session *s, cw_home *h, cw_log *log
 	rep->waiting_ops = waiting;
 	rep->erased += ts.n;
 	rep->left_out = ignored;
-	if (ts.n && (error = cw_tombstone_finish(h, log)) < 0)
+	/* The objects of dropped or left-out chains go once the staging refs,
+	 * which still name them, are cleared. */
+	if ((ignored && (error = cw_log_prune_want(log)) < 0) || (error = clear_staging(repo, s)) < 0 ||
+	    (error = ts.n ? cw_tombstone_finish(h, log) : cw_log_prune_pending(log)) < 0)
 		goto done;
+	if (revoked_why[0] || erased_why[0]) {
+		error = cw_error(CW_EVERIFY, "%s%s%s", revoked_why,
+		                 revoked_why[0] && erased_why[0] ? "; " : "", erased_why);
+		error = refuse(error, s);
+		goto done;
+	}
 	if (hub_out) {
 		*hub_out = hub;
 		hub.v = NULL;
@@ -745,7 +758,16 @@ int cw_remote_push(cw_remote_report *rep, cw_home *h, const char *url, cw_progre
 			goto done;
 		rep->retries += (size_t)moved;
 	}
-	error = cw_error(CW_ERROR, "the hub kept changing while pushing; try again");
+	/* a lock that stays through every round is no push in flight but one
+	 * that was interrupted on the hub's side (a hub on a path or a share) */
+	if (strstr(s.moved_why, "lock") != NULL)
+		error = cw_error(
+		    CW_ERROR,
+		    "the hub's repository keeps %s locked: if no other sync is running there, an "
+		    "interrupted one left %s.lock in it; remove that file and sync again",
+		    s.moved_ref, s.moved_ref);
+	else
+		error = cw_error(CW_ERROR, "the hub kept changing while pushing; try again");
 done:
 	specs_dispose(&sp);
 	heads_dispose(&hub);

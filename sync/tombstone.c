@@ -148,23 +148,16 @@ static const cw_cert *roster_find(const cw_roster *r, const char *device)
 	return NULL;
 }
 
-/* Does tips[] or the log hold a chain of case_id (by `author` when not
- * NULL)? */
-static int has_chain(int *yes, cw_log *log, const uint8_t case_id[CW_ID_BYTES], const char *author,
-                     const cw_bundle_ref *tips, size_t ntips)
+/* Does this node's log hold a chain of case_id (by `author` when not
+ * NULL)? Those chains were verified when they were taken. */
+static int log_has_chain(int *yes, cw_log *log, const uint8_t case_id[CW_ID_BYTES], const char *author)
 {
 	cw_bundle_ref *refs = NULL;
-	uint8_t cid[CW_ID_BYTES];
-	char a[CW_DEVICE_ID_LEN + 1], prefix[64], hex[CASE_HEX + 1];
+	char prefix[64], hex[CASE_HEX + 1];
 	size_t n = 0, i;
 	int error;
 
 	*yes = 0;
-	for (i = 0; i < ntips && !*yes; i++)
-		*yes = cw_log_chain_case(cid, a, tips[i].name) && memcmp(cid, case_id, CW_ID_BYTES) == 0 &&
-		       (author == NULL || strcmp(a, author) == 0);
-	if (*yes)
-		return CW_OK;
 	cw_id_hex(hex, case_id);
 	snprintf(prefix, sizeof(prefix), "refs/cw/case/%s/", hex);
 	if ((error = cw_log_refs(&refs, &n, log, prefix)) < 0)
@@ -172,6 +165,47 @@ static int has_chain(int *yes, cw_log *log, const uint8_t case_id[CW_ID_BYTES], 
 	for (i = 0; i < n && !*yes; i++)
 		*yes = author == NULL || strcmp(refs[i].name + strlen(prefix), author) == 0;
 	free(refs);
+	return CW_OK;
+}
+
+/* Does tips[] name a chain of case_id? (Names only: a ref name costs
+ * nothing to forge, so this may only make the judgement stricter.) */
+static int tips_name_chain(const uint8_t case_id[CW_ID_BYTES], const cw_bundle_ref *tips, size_t ntips)
+{
+	uint8_t cid[CW_ID_BYTES];
+	size_t i;
+
+	for (i = 0; i < ntips; i++)
+		if (cw_log_chain_case(cid, NULL, tips[i].name) && memcmp(cid, case_id, CW_ID_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does tips[] carry a chain of case_id by `author` whose tip commit
+ * verifies (signed by author, of that case)? A name alone is not counted:
+ * the chains of the case are left out once the tombstone is taken, so they
+ * would never be checked. */
+static int tips_own_chain(int *yes, cw_log *log, const cw_keyring *kr, const uint8_t case_id[CW_ID_BYTES],
+                          const char *author, const cw_bundle_ref *tips, size_t ntips)
+{
+	uint8_t cid[CW_ID_BYTES];
+	char a[CW_DEVICE_ID_LEN + 1];
+	size_t i;
+	int error;
+
+	*yes = 0;
+	for (i = 0; i < ntips && !*yes; i++) {
+		if (!cw_log_chain_case(cid, a, tips[i].name) || memcmp(cid, case_id, CW_ID_BYTES) != 0 ||
+		    strcmp(a, author) != 0)
+			continue;
+		error = cw_log_chain_tip_verify(log, kr, &tips[i]);
+		if (error == CW_EVERIFY || error == CW_EINVALID)
+			cw_error_clear(); /* not counted */
+		else if (error < 0)
+			return error;
+		else
+			*yes = 1;
+	}
 	return CW_OK;
 }
 
@@ -214,10 +248,15 @@ static int check_right(int *keep, cw_home *h, cw_log *log, const cw_roster *rost
 	if (error != CW_ENOTFOUND)
 		return error;
 	cw_error_clear();
-	/* This node cannot read the case: judge by role and chains. */
-	if ((error = has_chain(&own_chain, log, e->case_id, e->by, tips, ntips)) < 0 ||
-	    (error = has_chain(&any_chain, log, e->case_id, NULL, tips, ntips)) < 0)
+	/* This node cannot read the case: judge by role and chains. The
+	 * signer's own chain counts when this log holds it (verified when
+	 * taken) or when the tip arriving with the tombstone verifies. */
+	if ((error = log_has_chain(&own_chain, log, e->case_id, e->by)) < 0 ||
+	    (!own_chain &&
+	     (error = tips_own_chain(&own_chain, log, kr, e->case_id, e->by, tips, ntips)) < 0) ||
+	    (error = log_has_chain(&any_chain, log, e->case_id, NULL)) < 0)
 		return error;
+	any_chain = any_chain || tips_name_chain(e->case_id, tips, ntips);
 	if (who->role == CW_ROLE_COORDINATOR && own_chain)
 		return CW_OK;
 	if (who->role == CW_ROLE_COORDINATOR && !any_chain) {
@@ -230,8 +269,50 @@ static int check_right(int *keep, cw_home *h, cw_log *log, const cw_roster *rost
 	                chex, e->by, name, cw_role_name(who->role));
 }
 
-int cw_tombstone_check(cw_tombstone_set *out, cw_home *h, cw_log *log, const cw_keyring *kr,
-                       const cw_bundle_ref *tips, size_t ntips)
+/* Pull: a tombstone that fails is left out; told once (why, when empty,
+ * receives the first new refusal), then quietly while the hub holds the
+ * same one (meta cw-refused:<ref> = its id, as sync/remote.c does for
+ * revoked chains). */
+static int refused_once(cw_store *st, char *why, size_t cap, const cw_bundle_ref *tip)
+{
+	cw_buf seen = CW_BUF_INIT;
+	char key[300], why_now[512];
+	int error, told;
+
+	snprintf(why_now, sizeof(why_now), "%s", cw_error_last());
+	snprintf(key, sizeof(key), "cw-refused:%s", tip->name);
+	error = cw_store_meta_get(st, key, &seen);
+	told = error == CW_OK && seen.len == strlen(tip->oid) && memcmp(seen.data, tip->oid, seen.len) == 0;
+	cw_buf_dispose(&seen);
+	cw_error_clear();
+	if (told)
+		return CW_OK;
+	if (!why[0])
+		snprintf(why, cap, "%s", why_now);
+	return cw_store_meta_set(st, key, tip->oid, strlen(tip->oid));
+}
+
+/* One tombstone from outside: signature, case, right. */
+static int check_one(cw_erasure *out, int *keep, cw_home *h, cw_log *log, const cw_roster *roster,
+                     const cw_keyring *kr, const uint8_t cid[CW_ID_BYTES], const cw_bundle_ref *tip,
+                     const cw_bundle_ref *tips, size_t ntips)
+{
+	char chex[CASE_HEX + 1];
+	int error;
+
+	*keep = 1;
+	cw_id_hex(chex, cid);
+	if ((error = cw_tombstone_read(out, log, tip->oid, kr)) < 0)
+		return cw_error(CW_EVERIFY, "the erasure of case %.8s does not verify: %s", chex,
+		                cw_error_last());
+	if (memcmp(out->case_id, cid, CW_ID_BYTES) != 0)
+		return cw_error(CW_EVERIFY, "the erasure carried as case %.8s names another case: refused",
+		                chex);
+	return check_right(keep, h, log, roster, kr, out, tips, ntips);
+}
+
+int cw_tombstone_check(cw_tombstone_set *out, char *refused, size_t cap, cw_home *h, cw_log *log,
+                       const cw_keyring *kr, const cw_bundle_ref *tips, size_t ntips)
 {
 	cw_tombstone_set s;
 	cw_roster *roster = NULL;
@@ -241,9 +322,10 @@ int cw_tombstone_check(cw_tombstone_set *out, cw_home *h, cw_log *log, const cw_
 
 	memset(&s, 0, sizeof(s));
 	memset(out, 0, sizeof(*out));
+	if (refused && cap)
+		refused[0] = '\0';
 	for (i = 0; i < ntips; i++) {
 		cw_erasure e;
-		char chex[CASE_HEX + 1];
 
 		if (!cw_log_erased_ref(cid, tips[i].name))
 			continue;
@@ -255,18 +337,13 @@ int cw_tombstone_check(cw_tombstone_set *out, cw_home *h, cw_log *log, const cw_
 			continue;
 		if (roster == NULL && (error = cw_org_roster(&roster, h)) < 0)
 			goto done;
-		cw_id_hex(chex, cid);
-		if ((error = cw_tombstone_read(&e, log, tips[i].oid, kr)) < 0) {
-			error = cw_error(CW_EVERIFY, "the erasure of case %.8s does not verify: %s", chex,
-			                 cw_error_last());
-			goto done;
+		error = check_one(&e, &keep, h, log, roster, kr, cid, &tips[i], tips, ntips);
+		if ((error == CW_EVERIFY || error == CW_EINVALID) && refused && cap) {
+			if ((error = refused_once(cw_home_store(h), refused, cap, &tips[i])) < 0)
+				goto done;
+			continue; /* left out: its case's chains come in as usual */
 		}
-		if (memcmp(e.case_id, cid, CW_ID_BYTES) != 0) {
-			error = cw_error(
-			    CW_EVERIFY, "the erasure carried as case %.8s names another case: refused", chex);
-			goto done;
-		}
-		if ((error = check_right(&keep, h, log, roster, kr, &e, tips, ntips)) < 0)
+		if (error < 0)
 			goto done;
 		if (!keep) {
 			s.set_aside++;
@@ -344,7 +421,8 @@ int cw_tombstone_finish(cw_home *h, cw_log *log)
 		return error;
 	if (cw_erase_compact(st) < 0)
 		cw_error_clear(); /* a reader holds the log: the next erasure or verify empties it */
-	return CW_OK;
+	/* Last: the dropped chains' objects (their grants and sealed ops) go. */
+	return cw_log_prune_pending(log);
 }
 
 /* ---- caseway erase ---------------------------------------------------------------------- */

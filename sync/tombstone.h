@@ -24,7 +24,9 @@
  * case (it holds no op of it, e.g. a hub-less relay or a clinic the case
  * was not shared with) cannot know the creator: it accepts a tombstone
  * from a hub, or from a coordinator that has a chain of its own in that
- * case (held here or arriving with it); from anyone else it refuses it,
+ * case: held in this node's log (verified when taken), or arriving with
+ * it and its tip commit verifying (signed by that coordinator, of that
+ * case; a ref name alone does not count). From anyone else it refuses it,
  * except that a coordinator's tombstone for a case this node has never
  * heard of is set aside (nothing to erase, nothing to judge it by).
  *
@@ -76,10 +78,19 @@ void cw_tombstone_set_dispose(cw_tombstone_set *s);
  * the repository) for a case this store has not erased yet: the signature
  * (cw_tombstone_read), that it names the case of its ref, that its signer
  * is in the newest roster, is not revoked, and holds the erasure right
- * (above). The first that fails is CW_EVERIFY naming the device and the
- * case, and nothing is kept. Nothing is changed. */
-int cw_tombstone_check(cw_tombstone_set *out, cw_home *h, cw_log *log, const cw_keyring *kr,
-                       const cw_bundle_ref *tips, size_t ntips);
+ * (above).
+ * refused NULL (a bundle: one signed unit): the first that fails is
+ * CW_EVERIFY naming the device and the case, nothing is kept and nothing
+ * changed.
+ * refused not NULL (a pull: anyone with write access to the hub can put a
+ * tombstone there): one that fails is left out of *out (its case's chains
+ * come in as usual). The first one not told before is described in
+ * refused (cap bytes; "" when none) and remembered in the store's meta
+ * (cw-refused:refs/cw/erased/<C> = its id), so the same tombstone is left
+ * out quietly on later pulls; the caller reports refused (exit 4) after
+ * taking the rest. */
+int cw_tombstone_check(cw_tombstone_set *out, char *refused, size_t cap, cw_home *h, cw_log *log,
+                       const cw_keyring *kr, const cw_bundle_ref *tips, size_t ntips);
 
 /* A copy of tips (malloc'd, *n_out entries; free()) without the chains of
  * cases erased here or in s (may be NULL); *ignored_out counts them. */
@@ -92,8 +103,12 @@ int cw_tombstone_apply(cw_store *st, const cw_tombstone_set *s);
 
 /* The work after the store's erasures commit: tombstone refs made and
  * chain refs dropped (cw_log_erasure_sweep), document files removed, the
- * store's write-ahead log emptied. Safe to run at any time, and again. A
- * store log that cannot be emptied now (another reader) is not an error. */
+ * store's write-ahead log emptied, and log.git pruned when due
+ * (cw_log_prune_pending: no object of a dropped chain stays). Safe to run
+ * at any time, and again; not in a store transaction, and not while refs
+ * other than the log's own must keep objects alive (a pull runs it after
+ * clearing its staging refs). A store log that cannot be emptied now
+ * (another reader) is not an error. */
 int cw_tombstone_finish(cw_home *h, cw_log *log);
 
 /* `caseway erase`: erase case_id on this node. The right: this device's

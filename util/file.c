@@ -12,26 +12,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int cw_file_open_in(int *fd_out, const char *path)
+{
+	struct stat st;
+	int fd, flags;
+
+	*fd_out = -1;
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang the open */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return errno == ENOENT ? cw_error(CW_ENOTFOUND, "%s: no such file", path) : cw_error_os(path);
+	if (fstat(fd, &st) < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int error = cw_error_os(path);
+
+		close(fd);
+		return error;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cw_error(CW_EINVALID, "%s: not a regular file", path);
+	}
+	*fd_out = fd;
+	return CW_OK;
+}
+
 int cw_file_read(cw_buf *out, const char *path, size_t cap)
 {
 	struct stat st;
 	int fd = -1, error = CW_ERROR;
 	size_t start = out->len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT) {
-			error = cw_error(CW_ENOTFOUND, "%s: no such file", path);
-			goto done;
-		}
-		error = cw_error_os(path);
+	if ((error = cw_file_open_in(&fd, path)) < 0)
 		goto done;
-	}
 	if (fstat(fd, &st) < 0) {
 		error = cw_error_os(path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error = cw_error(CW_EINVALID, "%s: not a regular file", path);
 		goto done;
 	}
 	if ((uint64_t)st.st_size > cap) {

@@ -11,6 +11,10 @@
 
 /* Read the whole file at path into out (appending). Fails with CW_ENOTFOUND
  * when it does not exist and CW_EINVALID when it is larger than cap bytes. */
+/* Open a regular file from outside for reading (never blocking on a FIFO
+ * in its place): CW_ENOTFOUND, CW_EINVALID "not a regular file", or an OS
+ * error; *fd_out is -1 on failure. */
+int cw_file_open_in(int *fd_out, const char *path);
 int cw_file_read(cw_buf *out, const char *path, size_t cap);
 
 /* Write data to path atomically: a new temporary file beside it created with

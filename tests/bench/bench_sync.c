@@ -12,7 +12,12 @@
  *      100k of (1) (both acknowledged): should not depend on the history;
  *   4. our import of the 100k-op bundle vs stock `git fetch` of the same
  *      bundle into an empty bare repository (wall time).
- * Usage: bench_sync [--quick]   (--quick: 10k ops over 100 cases)
+ *   5. (--scale) a hub of 10,000 cases from 10 coordinators: the first pull
+ *      of a new laptop given 1,000 of them (time, bytes) against stock
+ *      `git clone --mirror` of the hub's repository; import and `case list`
+ *      at 1k, 10k and 100k ops.
+ * Usage: bench_sync [--quick | --scale [DEVICES]]   (--quick: 10k ops over 100
+ * cases; DEVICES: fewer coordinators than 10 for a smaller hub)
  * Needs stock git on PATH for (4). Not a test: prints figures.
  */
 #define _GNU_SOURCE
@@ -23,6 +28,7 @@
 #include "node/org.h"
 #include "node/peer.h"
 #include "sync/exchange.h"
+#include "sync/remote.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -88,12 +94,44 @@ static cw_home *make_home(const char *dir, const char *name, cw_role role)
 	return h;
 }
 
-static void agency_make(agency *a, const char *root, const char *tag, long ncases)
+/* Enrol the device of h with the agency of hub as a coordinator, and make
+ * each a peer of the other (the device is `peer` on the hub, the hub is
+ * "hub" on the device). */
+static void enrol(cw_home *hub, cw_home *h, const char *peer)
 {
 	cw_buf req = CW_BUF_INIT, pkg = CW_BUF_INIT;
 	cw_keys *org = NULL;
-	cw_cert coord_cert, hub_cert;
+	cw_cert cert, hub_cert;
 	cw_roster *r = NULL;
+
+	check(cw_request_create(&req, cw_home_keys(h), cw_home_name(h), CW_ROLE_COORDINATOR, (int64_t)time(NULL)),
+	      "request");
+	check(cw_org_unlock(&org, hub, NULL, PASS, strlen(PASS)), "org unlock");
+	check(cw_org_enroll(&pkg, &cert, hub, org, req.data, req.len, CW_ROLE_COORDINATOR), "enroll");
+	check(cw_org_join(h, pkg.data, pkg.len, &cert), "join");
+	check(cw_org_cert(&hub_cert, hub), "hub cert");
+	check(cw_org_roster(&r, hub), "hub roster");
+	check(cw_peer_add(cw_home_store(hub), r, peer, &cert, ""), "peer add on hub");
+	cw_roster_free(r);
+	r = NULL;
+	check(cw_org_roster(&r, h), "coordinator roster");
+	check(cw_peer_add(cw_home_store(h), r, "hub", &hub_cert, ""), "peer add on coordinator");
+	cw_roster_free(r);
+	cw_keys_free(org);
+	cw_buf_dispose(&req);
+	cw_buf_dispose(&pkg);
+}
+
+static cw_home *make_hub(const char *dir)
+{
+	cw_home *hub = make_home(dir, "Head office", CW_ROLE_HUB);
+
+	check(cw_org_create(hub, "Bench Medical Travel", PASS, strlen(PASS), &fast_kdf), "org create");
+	return hub;
+}
+
+static void agency_make(agency *a, const char *root, const char *tag, long ncases)
+{
 	char path[400];
 
 	memset(a, 0, sizeof(*a));
@@ -101,27 +139,10 @@ static void agency_make(agency *a, const char *root, const char *tag, long ncase
 	if (mkdir(a->dir, 0700) < 0)
 		die("mkdir");
 	snprintf(path, sizeof(path), "%s/hub", a->dir);
-	a->hub = make_home(path, "Head office", CW_ROLE_HUB);
-	check(cw_org_create(a->hub, "Bench Medical Travel", PASS, strlen(PASS), &fast_kdf), "org create");
+	a->hub = make_hub(path);
 	snprintf(path, sizeof(path), "%s/coord", a->dir);
 	a->coord = make_home(path, "Coordinator", CW_ROLE_COORDINATOR);
-	check(cw_request_create(&req, cw_home_keys(a->coord), cw_home_name(a->coord), CW_ROLE_COORDINATOR,
-	                        (int64_t)time(NULL)),
-	      "request");
-	check(cw_org_unlock(&org, a->hub, NULL, PASS, strlen(PASS)), "org unlock");
-	check(cw_org_enroll(&pkg, &coord_cert, a->hub, org, req.data, req.len, CW_ROLE_COORDINATOR), "enroll");
-	check(cw_org_join(a->coord, pkg.data, pkg.len, &coord_cert), "join");
-	check(cw_org_cert(&hub_cert, a->hub), "hub cert");
-	check(cw_org_roster(&r, a->hub), "hub roster");
-	check(cw_peer_add(cw_home_store(a->hub), r, "coord", &coord_cert, ""), "peer add on hub");
-	cw_roster_free(r);
-	r = NULL;
-	check(cw_org_roster(&r, a->coord), "coordinator roster");
-	check(cw_peer_add(cw_home_store(a->coord), r, "hub", &hub_cert, ""), "peer add on coordinator");
-	cw_roster_free(r);
-	cw_keys_free(org);
-	cw_buf_dispose(&req);
-	cw_buf_dispose(&pkg);
+	enrol(a->hub, a->coord, "coord");
 	if ((a->cases = calloc((size_t)ncases, sizeof(*a->cases))) == NULL)
 		die("memory");
 	a->ncases = ncases;
@@ -415,11 +436,188 @@ static void row(const char *metric, const char *value, const char *baseline, dou
 		printf("%-46s %-24s %-30s %8.2f\n", metric, value, baseline, ratio);
 }
 
+/* ---- scale --------------------------------------------------------------------- */
+
+#define SCALE_DEVICES_MAX 10
+static int scale_devices = SCALE_DEVICES_MAX;
+#define SCALE_CASES_PER_DEVICE 1000
+#define SCALE_OPS_PER_CASE 10
+
+static int count_one(const cw_case_summary *sum, void *ctx)
+{
+	(void)sum;
+	(*(long *)ctx)++;
+	return 0;
+}
+
+/* Best of ROUNDS of `case list` (every case, no filter). */
+static double case_list_time(cw_home *h, long *n)
+{
+	double best = 1e9, t;
+	int r;
+
+	for (r = 0; r < ROUNDS; r++) {
+		*n = 0;
+		t = now_s();
+		check(cw_case_list(cw_home_store(h), NULL, NULL, count_one, n), "case list");
+		t = now_s() - t;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+static uint64_t dir_bytes(const char *dir)
+{
+	char cmd[600], out[64] = "0";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "du -sb '%s' | cut -f1", dir);
+	if ((f = popen(cmd, "r")) != NULL) {
+		if (fgets(out, sizeof(out), f) == NULL)
+			out[0] = '\0';
+		pclose(f);
+	}
+	return strtoull(out, NULL, 10);
+}
+
+static void run(const char *cmd)
+{
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench_sync: failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+/* A hub holding 10,000 cases written by 10 coordinators (10 ops each), its
+ * git repository, and the first sync of a new laptop that is given one
+ * coordinator's 1,000 cases; then how import and `case list` grow from 1k to
+ * 100k ops. */
+static void scale(const char *root)
+{
+	cw_home *hub, *laptop;
+	agency dev[SCALE_DEVICES_MAX];
+	cw_remote_report rr;
+	char dir[300], path[400], url[420], cmd[1400], label[96], value[64], base[80];
+	double t_hub = 0, t_pull, t_clone, t_list, t_import[3], t_caselist[3];
+	uint64_t pulled_bytes, clone_bytes;
+	long hub_ops = 0, listed, sizes[3] = { 1000, 10000, 100000 };
+	int d, i, added;
+
+	snprintf(dir, sizeof(dir), "%s/scale", root);
+	if (mkdir(dir, 0700) < 0)
+		die("mkdir");
+	snprintf(path, sizeof(path), "%s/hub", dir);
+	hub = make_hub(path);
+	for (d = 0; d < scale_devices; d++) {
+		cw_export_report er;
+		cw_import_report ir;
+		char name[32];
+
+		memset(&dev[d], 0, sizeof(dev[d]));
+		snprintf(dev[d].dir, sizeof(dev[d].dir), "%s", dir);
+		snprintf(name, sizeof(name), "c%d", d);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		dev[d].coord = make_home(path, name, CW_ROLE_COORDINATOR);
+		enrol(hub, dev[d].coord, name);
+		dev[d].hub = hub;
+		dev[d].ncases = SCALE_CASES_PER_DEVICE;
+		if ((dev[d].cases = calloc(SCALE_CASES_PER_DEVICE, sizeof(*dev[d].cases))) == NULL)
+			die("memory");
+		write_history(&dev[d], (long)SCALE_CASES_PER_DEVICE * SCALE_OPS_PER_CASE);
+		bundle_path(path, sizeof(path), &dev[d], name);
+		export_to(&er, dev[d].coord, "hub", path);
+		t_hub += import_into(&ir, hub, path);
+		hub_ops += (long)ir.ops;
+		unlink(path);
+	}
+	printf("  scale: the hub took %ld ops over %d cases from %d coordinators in %.2f s\n", hub_ops,
+	       scale_devices * SCALE_CASES_PER_DEVICE, scale_devices, t_hub);
+	snprintf(path, sizeof(path), "%s/hub.git", dir);
+	snprintf(cmd, sizeof(cmd), "git init -q --bare '%s'", path);
+	run(cmd);
+	snprintf(url, sizeof(url), "%s", path);
+	check(cw_remote_push(&rr, hub, url, NULL, NULL), "hub push");
+
+	/* a new laptop for coordinator c0: head office shares c0's cases with it */
+	snprintf(path, sizeof(path), "%s/laptop", dir);
+	laptop = make_home(path, "laptop", CW_ROLE_COORDINATOR);
+	enrol(hub, laptop, "laptop");
+	check(cw_store_begin(cw_home_store(hub)), "begin");
+	for (i = 0; i < SCALE_CASES_PER_DEVICE; i++)
+		check(cw_case_share(&added, cw_home_store(hub), cw_home_keys(hub), dev[0].cases[i],
+		                    cw_keys_id(cw_home_keys(laptop)), "laptop", "coordinator"),
+		      "share");
+	check(cw_store_commit(cw_home_store(hub)), "commit");
+	check(cw_remote_push(&rr, hub, url, NULL, NULL), "hub push");
+	t_pull = now_s();
+	check(cw_remote_pull(&rr, laptop, url, NULL, NULL), "laptop pull");
+	t_pull = now_s() - t_pull;
+	snprintf(path, sizeof(path), "%s/laptop/log.git", dir);
+	pulled_bytes = dir_bytes(path);
+	t_list = case_list_time(laptop, &listed);
+	printf("  scale: the new laptop took %zu ops (%zu refs), lists %ld cases\n", rr.ops, rr.fetched_refs, listed);
+	snprintf(cmd, sizeof(cmd), "git clone -q --mirror '%s/hub.git' '%s/clone.git'", dir, dir);
+	t_clone = now_s();
+	run(cmd);
+	t_clone = now_s() - t_clone;
+	snprintf(path, sizeof(path), "%s/clone.git", dir);
+	clone_bytes = dir_bytes(path);
+
+	/* growth: a hub importing 1k, 10k, 100k ops; `case list` after */
+	for (i = 0; i < 3; i++) {
+		agency g;
+		cw_export_report er;
+		cw_import_report ir;
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "grow%d", i);
+		agency_make(&g, root, tag, sizes[i] / 100);
+		write_history(&g, sizes[i]);
+		snprintf(path, sizeof(path), "%s/grow.bundle", g.dir);
+		export_to(&er, g.coord, "hub", path);
+		t_import[i] = import_into(&ir, g.hub, path);
+		t_caselist[i] = case_list_time(g.hub, &listed);
+		unlink(path);
+		agency_free(&g);
+	}
+
+	printf("\n%-46s %-24s %-30s %8s\n", "scale", "value", "baseline", "ratio");
+	snprintf(label, sizeof(label), "new laptop's first pull, %d-case hub", scale_devices * SCALE_CASES_PER_DEVICE);
+	snprintf(value, sizeof(value), "%.2f s", t_pull);
+	snprintf(base, sizeof(base), "git clone --mirror: %.2f s", t_clone);
+	row(label, value, base, t_pull / t_clone);
+	snprintf(value, sizeof(value), "%.1f MB", pulled_bytes / 1e6);
+	snprintf(base, sizeof(base), "git clone --mirror: %.1f MB", clone_bytes / 1e6);
+	row("  its log.git on disk", value, base, (double)pulled_bytes / (double)clone_bytes);
+	snprintf(value, sizeof(value), "%.1f ms (%d cases)", t_list * 1e3, SCALE_CASES_PER_DEVICE);
+	row("  case list on the laptop", value, "-", -1);
+	for (i = 0; i < 3; i++) {
+		snprintf(label, sizeof(label), "import %ldk ops / %ld cases (per op)", sizes[i] / 1000, sizes[i] / 100);
+		snprintf(value, sizeof(value), "%.2f s, %.1f us/op", t_import[i], t_import[i] / sizes[i] * 1e6);
+		snprintf(base, sizeof(base), "1k ops: %.1f us/op", t_import[0] / sizes[0] * 1e6);
+		row(label, value, base, (t_import[i] / sizes[i]) / (t_import[0] / sizes[0]));
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(label, sizeof(label), "case list after %ldk ops (%ld cases)", sizes[i] / 1000, sizes[i] / 100);
+		snprintf(value, sizeof(value), "%.2f ms", t_caselist[i] * 1e3);
+		snprintf(base, sizeof(base), "after 1k ops: %.2f ms", t_caselist[0] * 1e3);
+		row(label, value, base, t_caselist[i] / t_caselist[0]);
+	}
+	cw_home_free(laptop);
+	for (d = 0; d < scale_devices; d++) {
+		cw_home_free(dev[d].coord);
+		free(dev[d].cases);
+	}
+	cw_home_free(hub);
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	int scale_only = argc > 1 && strcmp(argv[1], "--scale") == 0;
 	long nops = quick ? 10000 : 100000, ncases = quick ? 100 : 1000, k;
 	char root[] = "/tmp/cwbench-sync.XXXXXX", path[400], full[400], cmd[600], label[80], value[64], base[64];
 	char author[CW_DEVICE_ID_LEN + 1];
@@ -433,8 +631,9 @@ int main(int argc, char **argv)
 	uLongf gz_len;
 	uint8_t *gz;
 
-	if (argc > 1 && !quick) {
-		fprintf(stderr, "usage: bench_sync [--quick]\n");
+	if ((argc > 1 && !quick && !scale_only) || argc > 3 ||
+	    (argc == 3 && (!scale_only || (scale_devices = atoi(argv[2])) < 1 || scale_devices > SCALE_DEVICES_MAX))) {
+		fprintf(stderr, "usage: bench_sync [--quick | --scale [DEVICES (1-10)]]\n");
 		return 2;
 	}
 	if (cw_secret_startup() < 0 || sodium_init() < 0 || mkdtemp(root) == NULL)
@@ -444,6 +643,17 @@ int main(int argc, char **argv)
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
 	machine_line();
+	if (scale_only) {
+		scale(root);
+		if (getenv("CW_BENCH_KEEP")) { /* to look at the homes afterwards */
+			printf("  kept %s\n", root);
+			return 0;
+		}
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", root);
+		return 0;
+	}
 	printf("caseway sync benchmark: %ld ops over %ld cases%s\n", nops, ncases, quick ? " (--quick)" : "");
 
 	/* 1. the history, exported to the hub and imported there */

@@ -87,6 +87,10 @@ if grep "$BEN" "$T/out" | grep -q "revoked"; then ok "log names ben as revoked";
 expect 0 "log --json" -- cw --home "$T/hub" --json log
 contains "$T/out" '"action":[[:space:]]*"revoked"' "log --json has the revocation"
 
+expect 0 "head office's bundle for ben" -- cw --home "$T/hub" -q sync export --to ben -o "$B/h-ben-after"
+if git bundle list-heads "$B/h-ben-after" | grep -q "refs/cw/case/"; then bad "ben is sent no case any more"
+else ok "ben is sent no case any more, only the roster that revokes him"; fi
+
 # ---- the stolen laptop, not yet told, writes and spreads ---------------------------
 expect 0 "ben (not yet told) writes after the revocation" -- cw --home "$T/ben" note add "$M" "$AFTER"
 expect 0 "ben pushes to the hub repository (plain git accepts it)" -- cw --home "$T/ben" -q sync push "$T/hub.git"
@@ -109,7 +113,7 @@ expect 0 "hub verify passes" -- cw --home "$T/hub" verify
 expect 0 "clinic verify passes" -- cw --home "$T/clinic" verify
 
 # ---- the laptop syncs and learns -----------------------------------------------------
-cw --home "$T/ben" -q sync pull "$T/hub.git" >/dev/null 2>&1
+expect 0 "ben imports head office's bundle" -- cw --home "$T/ben" -q sync import "$B/h-ben-after"
 expect 4 "ben, once told, can no longer write" -- cw --home "$T/ben" note add "$M" "one more"
 contains "$T/err" "revoked" "ben is told it was revoked"
 one_line_error "revoked writer"
@@ -155,6 +159,24 @@ if [ -x "$TRY_OPEN" ]; then
 else
   bad "cw_try_open not built at $TRY_OPEN"
 fi
+# ---- the removed clinic plants a key of its own choosing: nobody takes it -----------
+PLANT="${CW_BUILD:-$(dirname "$CW_BINARY")}/tests/cw_plant_key"
+PLANTED=$((G3 + 1000))
+if "$PLANT" "$T/clinic" "$M" "$PLANTED" 2>"$T/plant.err"; then ok "the clinic plants generation $PLANTED"; else bad "planting: $(cat "$T/plant.err")"; fi
+expect 0 "the clinic writes under its planted key" -- cw --home "$T/clinic" note add "$M" "planted"
+expect 0 "the clinic sends it to head office" -- cw --home "$T/clinic" -q sync export --to hub -o "$B/c-plant"
+cw --home "$T/hub" -q sync import "$B/c-plant" >/dev/null 2>&1
+[ "$(keygen hub "$M")" = "$G3" ] && ok "head office keeps generation $G3" || bad "head office's generation moved to $(keygen hub "$M")"
+hides hub "$M" "planted" "head office does not take what was sealed under the planted key"
+export_to hub anna h-a4 && import_ok anna "$B/h-a4"
+expect 0 "anna writes after the planting" -- cw --home "$T/anna" note add "$M" "$SECRET-2"
+export_to anna hub a4 && import_ok hub "$B/a4"
+last=$(git --git-dir="$T/hub/log.git" log -1 --format=%B "refs/cw/case/$M/$ANNA")
+case "$last" in *"key: $PLANTED"*) bad "anna sealed under the planted key" ;; *) ok "anna does not seal under the planted key" ;; esac
+expect 0 "head office's bundle for the clinic" -- cw --home "$T/hub" -q sync export --to clinic -o "$B/h-cl4"
+if git bundle list-heads "$B/h-cl4" 2>/dev/null | grep -q "refs/cw/case/$M/"; then
+  bad "the case travels to the clinic again after its planting"; else ok "the case still does not travel to the clinic"; fi
+
 # and the clinic's own caseway takes the ciphertext without reading it
 expect 0 "the clinic verifies with the ciphertext in its log" -- cw --home "$T/clinic" verify
 expect 0 "the clinic imports again after the fetch" -- cw --home "$T/clinic" -q sync import "$B/h-cl3"

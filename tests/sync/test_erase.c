@@ -434,6 +434,176 @@ static void test_filter(void)
 	node_close(&a);
 }
 
+/* ---- pruning log.git (finding: the objects of dropped chains stayed) ------------------------ */
+
+#define GITC "git -c user.name=t -c user.email=t@t --git-dir='%s/log.git' "
+#define KEEP_REF "refs/cw/case/11111111111111111111111111111111/0123456789abcdef"
+#define DROP_REF "refs/cw/case/22222222222222222222222222222222/0123456789abcdef"
+
+/* 1 when the object is in the repository (stock git). */
+static int git_has(const char *home, const char *oid)
+{
+	return cw_test_run(GITC "cat-file -e %s 2>/dev/null", home, oid) == 0;
+}
+
+/* The object ids of the repository, one per line (stock git, no gc). */
+static int git_all(char *out, size_t cap, const char *home)
+{
+	return cw_test_capture(out, cap, GITC "cat-file --batch-all-objects --batch-check='%%(objectname)'",
+	                       home);
+}
+
+static void test_prune(void)
+{
+	static char all[40000], ids[8000], keep_ids[4000];
+	node_t a;
+	cw_keyring kr = { 0 };
+	cw_erasure e, r;
+	cw_bundle_ref *refs = NULL;
+	char out[4000], grant[41], *line, *save = NULL;
+	uint8_t c[CW_ID_BYTES];
+	size_t n = 0, gone = 0, kept = 0;
+
+	if (!node_open(&a, "prune")) {
+		CHECK(0);
+		return;
+	}
+	/* A chain to keep and one to drop (with a grant blob), partly packed,
+	 * partly loose, plus what killed runs leave behind. */
+	CHECK(
+	    cw_test_run(
+	        "set -e; g_() { " GITC "\"$@\"; }; G=g_; "
+	        "b=$(echo keep-ops | $G hash-object -w --stdin); "
+	        "t=$(printf '100644 blob %%s\\tops\\n' $b | $G mktree); "
+	        "$G update-ref " KEEP_REF " $($G commit-tree $t -m keep); "
+	        "b=$(echo drop-ops | $G hash-object -w --stdin); "
+	        "g=$(echo sealed-case-key-for-a-device | $G hash-object -w --stdin); "
+	        "t=$(printf '100644 blob %%s\\tgrant.1.0123456789abcdef\\n100644 blob %%s\\tops\\n' $g $b | "
+	        "$G mktree); "
+	        "c=$($G commit-tree $t -m drop-1); $G update-ref " DROP_REF " $c; "
+	        "$G repack -q -a -d; "
+	        "b=$(echo drop-ops-2 | $G hash-object -w --stdin); "
+	        "t=$(printf '100644 blob %%s\\tops\\n' $b | $G mktree); "
+	        "$G update-ref " DROP_REF " $($G commit-tree $t -p $c -m drop-2); "
+	        "echo $g >'%s/grant'; "
+	        "mkdir -p '%s/log.git/objects/cw-incoming-x1'; echo x "
+	        ">'%s/log.git/objects/cw-incoming-x1/p'; "
+	        "echo x >'%s/log.git/objects/pack/tmp_pack_x1'",
+	        a.home, a.home, a.home, a.home, a.home) == 0);
+	CHECK(cw_test_capture(grant, sizeof(grant), "cat '%s/grant'", a.home) == 0);
+	CHECK(cw_test_capture(ids, sizeof(ids), GITC "rev-list --objects " DROP_REF " | cut -c1-40",
+	                      a.home) == 0);
+	CHECK(cw_test_capture(keep_ids, sizeof(keep_ids), GITC "rev-list --objects " KEEP_REF " | cut -c1-40",
+	                      a.home) == 0);
+	CHECK(strlen(ids) >= 6 * 41 && git_has(a.home, grant));
+	/* a tombstone written through the handle: kept by its ref */
+	memset(c, 0x22, sizeof(c));
+	CHECK_OK(cw_tombstone_write(&e, a.log, a.k, c, 1700000000));
+	CHECK(cw_test_run(GITC "update-ref refs/cw/erased/%s %s", a.home, "22222222222222222222222222222222",
+	                  e.tombstone) == 0);
+
+	/* nothing due: nothing done */
+	CHECK_OK(cw_log_prune_pending(a.log));
+	CHECK(git_has(a.home, grant));
+	/* the ref goes (as the erasure sweep drops it), then the prune */
+	CHECK(cw_test_run(GITC "update-ref -d " DROP_REF, a.home) == 0);
+	CHECK_OK(cw_log_prune_want(a.log));
+	CHECK(cw_test_run("test -f '%s/log.git/cw-prune-pending'", a.home) == 0);
+	CHECK_OK(cw_log_prune_pending(a.log));
+	CHECK(cw_test_run("test -f '%s/log.git/cw-prune-pending'", a.home) != 0);
+
+	/* stock git, without gc: none of the dropped chain's objects */
+	CHECK(git_all(all, sizeof(all), a.home) == 0);
+	for (line = strtok_r(ids, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		gone += strstr(all, line) == NULL;
+		n++;
+	}
+	CHECK(n >= 6 && gone == n);
+	/* the probe: the grant blob cannot be opened */
+	CHECK(!git_has(a.home, grant));
+	CHECK(cw_test_run(GITC "cat-file -p %s >/dev/null 2>&1", a.home, grant) != 0);
+	/* what the refs name is all there */
+	n = 0;
+	save = NULL;
+	for (line = strtok_r(keep_ids, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		kept += git_has(a.home, line);
+		n++;
+	}
+	CHECK(n == 3 && kept == n);
+	CHECK(git_has(a.home, e.tombstone));
+	CHECK(cw_test_capture(out, sizeof(out), GITC "fsck --strict --no-progress --unreachable 2>&1",
+	                      a.home) == 0);
+	CHECK(strstr(out, "missing") == NULL && strstr(out, "unreachable") == NULL &&
+	      strstr(out, "error") == NULL);
+	/* the pack that held the dropped chain replaced by one of what stays in
+	 * it; nothing left behind by killed runs; loose: only what refs reach */
+	CHECK(cw_test_capture(out, sizeof(out),
+	                      "cd '%s/log.git/objects' && ls -d cw-incoming-* pack/tmp_* 2>/dev/null; "
+	                      "ls pack | grep -c '^pack-.*\\.pack$'; ls pack | grep -c '^pack-.*\\.idx$'; "
+	                      "find ?? -type f | wc -l",
+	                      a.home) != -1);
+	CHECK(strcmp(out, "1\n1\n2\n") == 0); /* the tombstone, the empty tree */
+
+	/* the handle works on: refs, a new object, a read */
+	CHECK_OK(cw_log_refs(&refs, &n, a.log, "refs/cw/"));
+	CHECK(n == 2);
+	free(refs);
+	CHECK_OK(cw_keyring_add(&kr, cw_keys_sign_pk(a.k)));
+	CHECK_OK(cw_tombstone_read(&r, a.log, e.tombstone, &kr));
+	memset(c, 0x33, sizeof(c));
+	CHECK_OK(cw_tombstone_write(&r, a.log, a.k, c, 1700000001));
+	CHECK(git_has(a.home, r.tombstone));
+
+	/* A prune killed after its pack was written but before the old ones
+	 * went leaves extra packs: the next one removes them. Another run
+	 * changes nothing that is named. */
+	CHECK(cw_test_run("set -e; cd '%s/log.git/objects/pack'; for f in pack-*.pack; do "
+	                  "cp $f pack-0000000000000000000000000000000000000000.pack; done",
+	                  a.home) == 0);
+	CHECK_OK(cw_log_prune(a.log));
+	CHECK_OK(cw_log_prune(a.log));
+	CHECK(cw_test_capture(out, sizeof(out), "ls '%s/log.git/objects/pack' | grep -c .", a.home) == 0);
+	CHECK(strcmp(out, "2\n") == 0);
+	CHECK(git_has(a.home, e.tombstone) && !git_has(a.home, r.tombstone) && !git_has(a.home, grant));
+	CHECK(cw_test_run(GITC "fsck --strict --no-progress >/dev/null 2>&1", a.home) == 0);
+	cw_keyring_dispose(&kr);
+	node_close(&a);
+}
+
+/* The erasure right of a coordinator on a node that cannot read the case:
+ * a ref NAME for its chain next to its tombstone is not a chain. */
+static void test_tip_verify(void)
+{
+	node_t a;
+	cw_keyring kr = { 0 };
+	cw_bundle_ref tip;
+	cw_erasure e;
+	uint8_t c[CW_ID_BYTES];
+
+	if (!node_open(&a, "tip")) {
+		CHECK(0);
+		return;
+	}
+	CHECK_OK(cw_keyring_add(&kr, cw_keys_sign_pk(a.k)));
+	memset(c, 0x44, sizeof(c));
+	CHECK_OK(cw_tombstone_write(&e, a.log, a.k, c, 1700000000));
+	memset(&tip, 0, sizeof(tip));
+	snprintf(tip.name, sizeof(tip.name), "refs/cw/case/%s/%s", "44444444444444444444444444444444",
+	         cw_keys_id(a.k));
+	snprintf(tip.oid, sizeof(tip.oid), "%s", e.tombstone);
+	/* the tombstone itself, named as the signer's chain */
+	CHECK(cw_log_chain_tip_verify(a.log, &kr, &tip) < 0);
+	/* a commit that does not exist */
+	memset(tip.oid, 'b', 40);
+	CHECK(cw_log_chain_tip_verify(a.log, &kr, &tip) < 0);
+	/* not a chain name */
+	snprintf(tip.name, sizeof(tip.name), "refs/cw/erased/%s", "44444444444444444444444444444444");
+	CHECK_CODE(cw_log_chain_tip_verify(a.log, &kr, &tip), CW_EINVALID);
+	cw_error_clear();
+	cw_keyring_dispose(&kr);
+	node_close(&a);
+}
+
 /* Every op of from's case into to (arrival order), then flush. */
 static int copy_case(cw_store *to, cw_store *from, const cw_keyring *kr)
 {
@@ -589,6 +759,8 @@ const cw_test cw_tests[] = {
 	{ "write and read", test_write_read },
 	{ "filter", test_filter },
 	{ "creator", test_creator },
+	{ "prune", test_prune },
+	{ "tip verify", test_tip_verify },
 	{ "tool-scan", tool_scan },
 	{ "tool-keys", tool_keys },
 	{ "tool-forge", tool_forge },

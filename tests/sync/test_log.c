@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "crypto/sshsig.h"
 #include "node/case.h"
+#include "node/docs.h"
 #include "node/oplog.h"
 #include "node/store_internal.h"
 #include "sync/log.h"
@@ -629,7 +630,138 @@ static void test_allowed_signers_form(void)
 	cw_keys_free(k);
 }
 
+/* A tree like commit base's with one more line (mode type oid\tname) whose
+ * blob holds text; *out = the new tree's id. */
+static int tree_plus(char out[41], const char *repo, const char *base, const char *name, const char *text)
+{
+	char line[256];
+
+	out[0] = '\0';
+	if (cw_test_capture(line, sizeof(line),
+	                    "(git -C '%s' ls-tree '%s^{tree}'; printf '100644 blob %%s\\t%%s\\n' "
+	                    "$(printf '%%s' '%s' | git -C '%s' hash-object -w --stdin) '%s') | "
+	                    "git -C '%s' mktree",
+	                    repo, base, text, repo, name, repo) != 0 ||
+	    strlen(line) < 40)
+		return -1;
+	memcpy(out, line, 40);
+	out[40] = '\0';
+	return 0;
+}
+
+/* Documents travel as doc.<address> blobs beside the op that adds them. */
+static void test_doc_entries(void)
+{
+	node_t a, b, c;
+	cw_keyring kr = { 0, NULL, NULL };
+	cw_kv kv = { "name", "Doc Patient" };
+	cw_secret *key = NULL;
+	uint8_t case_id[CW_ID_BYTES], item[CW_ID_BYTES];
+	char ref_a[200], src[400], address[CW_DOCS_ADDRESS_LEN + 1], name[80], out[4096], a2[41];
+	char tree[41], forged[41], *path = NULL;
+	uint64_t size = 0;
+	size_t n;
+
+	if (!need_git())
+		return;
+	if (!node_open(&a, "DA", NULL) || !node_open(&b, "DB", NULL) || !node_open(&c, "DC", NULL)) {
+		CHECK(!"nodes open");
+		return;
+	}
+	CHECK_OK(cw_keyring_add(&kr, cw_keys_sign_pk(a.k)));
+	CHECK_OK(cw_case_create(case_id, a.st, a.k, &kv, 1));
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
+	chain_ref(ref_a, sizeof(ref_a), case_id, a.k);
+
+	/* A adds a document: its commit carries the encrypted file. */
+	snprintf(src, sizeof(src), "%s/scan.txt", cw_test_tmpdir());
+	CHECK_OK(cw_file_write_atomic(src, MARKER " scan", strlen(MARKER " scan"), 0600, 0));
+	CHECK_OK(cw_case_key(&key, a.st, case_id));
+	CHECK_OK(cw_docs_add(address, &size, a.home, key, src, NULL, NULL));
+	{
+		char sz[24];
+		cw_kv d[3] = { { "address", address }, { "size", sz }, { "title", "Scan" } };
+
+		snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+		CHECK_OK(cw_case_add(item, a.st, a.k, case_id, CW_KIND_DOCUMENT, d, 3));
+	}
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
+	CHECK(n == 1);
+	cw_test_rev_parse(a2, a.repo, ref_a);
+	snprintf(name, sizeof(name), "doc.%s", address);
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' ls-tree '%s'", a.repo, a2) == 0);
+	CHECK(strstr(out, name) != NULL);
+	CHECK(cw_test_run(
+	          "cmp -s \"$(git -C '%s' rev-parse '%s:%s' | xargs git -C '%s' cat-file blob >'%s/blob' "
+	          "&& echo '%s/blob')\" '%s/docs/%.2s/%s'",
+	          a.repo, a2, name, a.repo, cw_test_tmpdir(), cw_test_tmpdir(), a.home, address,
+	          address + 2) == 0);
+	/* a later commit does not repeat it */
+	add_note(&a, case_id, "after the document");
+	CHECK_OK(cw_log_commit(&n, a.log, a.st, a.k, NULL));
+	CHECK(cw_test_capture(out, sizeof(out), "git -C '%s' ls-tree '%s'", a.repo, ref_a) == 0);
+	CHECK(strstr(out, "doc.") == NULL);
+
+	/* B, a member, takes it: the file is there and checks. */
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", b.repo, a.repo) == 0);
+	CHECK(give_key(&b, &a, case_id) == 0);
+	CHECK_OK(cw_log_ingest(&n, b.log, b.st, &kr, NULL));
+	CHECK(cw_docs_exists(b.home, address) == 1);
+	CHECK_OK(cw_docs_check(b.home, key, address));
+
+	/* C: forged trees of A's second commit (re-signed by A's key). */
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' 'refs/cw/*:refs/cw/*'", c.repo, a.repo) == 0);
+	CHECK(give_key(&c, &a, case_id) == 0);
+	/* a document no op of the commit names */
+	CHECK(tree_plus(tree, c.repo, a2,
+	                "doc.00000000000000000000000000000000000000000000000000000000000000aa", "junk") == 0);
+	CHECK(craft(forged, c.repo, a2, tree, NULL, NULL, a.k) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", c.repo, ref_a, forged) == 0);
+	CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr, NULL), CW_EVERIFY);
+	CHECK(strstr(cw_error_last(), "none of its ops names") != NULL);
+	/* the named document's blob replaced by other bytes */
+	CHECK(cw_test_capture(
+	          out, sizeof(out),
+	          "git -C '%s' ls-tree '%s' | grep -v 'doc[.]' | "
+	          "{ cat; printf '100644 blob %%s\\t%s\\n' $(printf junk | git -C '%s' hash-object -w "
+	          "--stdin); } | git -C '%s' mktree",
+	          c.repo, a2, name, c.repo, c.repo) == 0);
+	memcpy(tree, out, 40);
+	tree[40] = '\0';
+	CHECK(craft(forged, c.repo, a2, tree, NULL, NULL, a.k) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", c.repo, ref_a, forged) == 0);
+	CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr, NULL), CW_EVERIFY);
+	CHECK(strstr(cw_error_last(), "tampered") != NULL);
+	{
+		char a16[17];
+
+		snprintf(a16, sizeof(a16), "%.16s", address);
+		CHECK(strstr(cw_error_last(), a16) != NULL);
+	}
+	CHECK(cw_docs_exists(c.home, address) == 0);
+	/* an entry that is not a document address */
+	CHECK(tree_plus(tree, c.repo, a2,
+	                "doc.00000000000000000000000000000000000000000000000000000000000000a", "junk") == 0);
+	CHECK(craft(forged, c.repo, a2, tree, NULL, NULL, a.k) == 0);
+	CHECK(cw_test_run("git -C '%s' update-ref '%s' %s", c.repo, ref_a, forged) == 0);
+	CHECK_CODE(cw_log_ingest(&n, c.log, c.st, &kr, NULL), CW_EINVALID);
+	CHECK(strstr(cw_error_last(), "unknown entry") != NULL);
+	/* restored: taken, file and all */
+	CHECK(cw_test_run("git -C '%s' fetch -q '%s' '+refs/cw/*:refs/cw/*'", c.repo, a.repo) == 0);
+	CHECK_OK(cw_log_ingest(&n, c.log, c.st, &kr, NULL));
+	CHECK(cw_docs_exists(c.home, address) == 1);
+	CHECK(cw_docs_path(&path, c.home, address) == CW_OK);
+
+	free(path);
+	cw_secret_free(key);
+	cw_keyring_dispose(&kr);
+	node_close(&a);
+	node_close(&b);
+	node_close(&c);
+}
+
 const cw_test cw_tests[] = {
+	{ "doc_entries", test_doc_entries },
 	{ "parse_message", test_parse_message },
 	{ "allowed_signers_form", test_allowed_signers_form },
 	{ "open_creates_bare", test_open_creates_bare },

@@ -420,7 +420,8 @@ done:
 int cmd_org(int argc, char **argv)
 {
 	if (argc < 1)
-		return cw_error(CW_EINVALID, "usage: caseway org create|enroll|join|roster ...");
+		return cw_error(CW_EINVALID,
+		                "usage: caseway org create|enroll|join|revoke|roster|allowed-signers ...");
 	if (strcmp(argv[0], "create") == 0)
 		return org_create(argc - 1, argv + 1);
 	if (strcmp(argv[0], "enroll") == 0)
@@ -434,5 +435,6 @@ int cmd_org(int argc, char **argv)
 	if (strcmp(argv[0], "allowed-signers") == 0)
 		return org_allowed_signers(argc - 1, argv + 1);
 	return cw_error(CW_EINVALID,
-	                "unknown org command '%s' (create, enroll, join, roster, allowed-signers)", argv[0]);
+	                "unknown org command '%s' (create, enroll, join, revoke, roster, allowed-signers)",
+	                argv[0]);
 }

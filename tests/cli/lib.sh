@@ -79,3 +79,12 @@ serve_git() {
   done
   return 1
 }
+
+# served_hub SRV: a hub kept as a bare repository, SRV/hub.git, with the
+# update hook head office installs (docs/hub-update-hook).
+served_hub() {
+  mkdir -p "$1" && git init -q --bare "$1/hub.git" &&
+    git -C "$1/hub.git" config receive.denyNonFastForwards true &&
+    cp "$(dirname "${BASH_SOURCE[0]}")/../../docs/hub-update-hook" "$1/hub.git/hooks/update" &&
+    chmod +x "$1/hub.git/hooks/update"
+}

@@ -38,17 +38,8 @@ echo "# concurrency proof ($MODE): $N coordinators, $SECS s of random work, seed
 t_setup=$(date +%s.%N)
 
 # ---- the hub: a bare repository served by git daemon on loopback --------------------
-mkdir -p "$T/srv" "$T/w"
-git init -q --bare "$T/srv/hub.git"
-git -C "$T/srv/hub.git" config receive.denyNonFastForwards true
-git -C "$T/srv/hub.git" config receive.denyDeletes true
-cat >"$T/srv/hub.git/hooks/update" <<'HOOK'
-#!/bin/sh
-[ "$2" = 0000000000000000000000000000000000000000 ] && exit 0
-[ "$3" = 0000000000000000000000000000000000000000 ] && { echo "deleting $1 is refused" >&2; exit 1; }
-git merge-base --is-ancestor "$2" "$3" || { echo "rewriting $1 is refused" >&2; echo "$1 $2 $3" >>"$GIT_DIR/refused"; exit 1; }
-HOOK
-chmod +x "$T/srv/hub.git/hooks/update"
+mkdir -p "$T/w"
+served_hub "$T/srv" || bad "served hub made"
 
 # The daemon lives at most as long as the whole test may.
 DAEMON_LIMIT=$((SECS + 900))

@@ -76,24 +76,7 @@ xfer() { # xfer FROM TO: FROM exports to TO, TO imports (exit wanted: $3, defaul
 }
 
 # ---- the served repository, whose hook lets an erased case's chains go --------------
-mkdir -p "$T/srv"
-git init -q --bare "$T/srv/hub.git"
-git -C "$T/srv/hub.git" config receive.denyNonFastForwards true
-cat >"$T/srv/hub.git/hooks/update" <<'HOOK'
-#!/bin/sh
-Z=0000000000000000000000000000000000000000
-[ "$2" = $Z ] && exit 0
-if [ "$3" = $Z ]; then
-  case "$1" in
-  refs/cw/case/*/*)
-    c=${1#refs/cw/case/}; c=${c%%/*}
-    git rev-parse -q --verify "refs/cw/erased/$c" >/dev/null && exit 0 ;;
-  esac
-  echo "deleting $1 is refused" >&2; exit 1
-fi
-git merge-base --is-ancestor "$2" "$3" || { echo "rewriting $1 is refused" >&2; exit 1; }
-HOOK
-chmod +x "$T/srv/hub.git/hooks/update"
+served_hub "$T/srv" || bad "served hub made"
 serve_git "$T/srv"
 if [ -n "$DAEMON_PID" ]; then ok "git daemon serves the hub on 127.0.0.1:$PORT"; else
   bad "git daemon did not start"; finish; exit 1; fi

@@ -11,19 +11,7 @@
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 
 # ---- the served repository and the daemon ----------------------------------------
-mkdir -p "$T/srv"
-git init -q --bare "$T/srv/hub.git"
-git -C "$T/srv/hub.git" config receive.denyNonFastForwards true
-git -C "$T/srv/hub.git" config receive.denyDeletes true
-# denyNonFastForwards covers refs/heads only: refuse rewriting any ref.
-cat >"$T/srv/hub.git/hooks/update" <<'HOOK'
-#!/bin/sh
-[ "$2" = 0000000000000000000000000000000000000000 ] && exit 0
-[ "$3" = 0000000000000000000000000000000000000000 ] && { echo "deleting $1 is refused" >&2; exit 1; }
-git merge-base --is-ancestor "$2" "$3" || { echo "rewriting $1 is refused" >&2; exit 1; }
-HOOK
-chmod +x "$T/srv/hub.git/hooks/update"
-
+served_hub "$T/srv" || bad "served hub made"
 serve_git "$T/srv"
 if [ -n "$DAEMON_PID" ]; then ok "git daemon serves the hub on 127.0.0.1:$PORT"; else
   bad "git daemon did not start"; finish; exit 1; fi

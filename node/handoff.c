@@ -699,28 +699,42 @@ typedef struct {
 	size_t nmade;
 } open_ctx;
 
+/* The start both heads share (a handoff's and a reply's): version, case,
+ * handoff id, time, the doctor's two keys. what names the head in errors. */
+static int read_head_start(cw_reader *rd, uint8_t case_id[CW_ID_BYTES], uint8_t handoff_id[CW_ID_BYTES],
+                           uint64_t *created, uint8_t sign_pk[CW_PK_BYTES], uint8_t box_pk[CW_PK_BYTES],
+                           const char *what)
+{
+	uint8_t version;
+	int error;
+
+	if ((error = cw_reader_u8(rd, &version, "head")) < 0)
+		return error;
+	if (version != VERSION)
+		return cw_error(CW_EINVALID, "unsupported %s head version %u", what, version);
+	if ((error = cw_reader_copy(rd, case_id, CW_ID_BYTES, "head")) < 0 ||
+	    (error = cw_reader_copy(rd, handoff_id, CW_ID_BYTES, "head")) < 0 ||
+	    (error = cw_reader_u64(rd, created, "head")) < 0 ||
+	    (error = cw_reader_copy(rd, sign_pk, CW_PK_BYTES, "head")) < 0 ||
+	    (error = cw_reader_copy(rd, box_pk, CW_PK_BYTES, "head")) < 0)
+		return error;
+	return CW_OK;
+}
+
 static int parse_handoff_head(cw_handoff_info *info, cw_roster **roster_out, const uint8_t *body, size_t len)
 {
 	cw_reader rd;
 	const uint8_t *cert, *roster, *contact;
 	uint32_t cert_len, roster_len;
 	size_t contact_len;
-	uint8_t version;
 	uint64_t created;
 	cw_roster *ro = NULL;
 	int error;
 
 	*roster_out = NULL;
 	cw_reader_init(&rd, body, len);
-	if ((error = cw_reader_u8(&rd, &version, "head")) < 0)
-		return error;
-	if (version != VERSION)
-		return cw_error(CW_EINVALID, "unsupported handoff head version %u", version);
-	if ((error = cw_reader_copy(&rd, info->case_id, CW_ID_BYTES, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, info->handoff_id, CW_ID_BYTES, "head")) < 0 ||
-	    (error = cw_reader_u64(&rd, &created, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, info->doctor_sign_pk, CW_PK_BYTES, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, info->doctor_box_pk, CW_PK_BYTES, "head")) < 0 ||
+	if ((error = read_head_start(&rd, info->case_id, info->handoff_id, &created, info->doctor_sign_pk,
+	                             info->doctor_box_pk, "handoff")) < 0 ||
 	    (error = cw_reader_u32(&rd, &cert_len, "head")) < 0 ||
 	    (error = cw_reader_get(&rd, &cert, cert_len, "certificate")) < 0 ||
 	    (error = cw_reader_u32(&rd, &roster_len, "head")) < 0 ||
@@ -1784,7 +1798,7 @@ static int import_on_head(reader *r, const uint8_t *body, size_t len)
 {
 	import_ctx *c = r->ctx;
 	cw_reader rd;
-	uint8_t version, package[CW_HASH_BYTES];
+	uint8_t package[CW_HASH_BYTES];
 	uint64_t created;
 	char case_hex[2 * CW_ID_BYTES + 1], id_hex[2 * CW_ID_BYTES + 1], key_hex[2 * CW_PK_BYTES + 1];
 	char pkg_hex[2 * CW_HASH_BYTES + 1];
@@ -1792,15 +1806,8 @@ static int import_on_head(reader *r, const uint8_t *body, size_t len)
 	int error;
 
 	cw_reader_init(&rd, body, len);
-	if ((error = cw_reader_u8(&rd, &version, "head")) < 0)
-		return error;
-	if (version != VERSION)
-		return cw_error(CW_EINVALID, "unsupported reply head version %u", version);
-	if ((error = cw_reader_copy(&rd, c->case_id, CW_ID_BYTES, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, c->handoff_id, CW_ID_BYTES, "head")) < 0 ||
-	    (error = cw_reader_u64(&rd, &created, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, c->doctor_sign, CW_PK_BYTES, "head")) < 0 ||
-	    (error = cw_reader_copy(&rd, c->doctor_box, CW_PK_BYTES, "head")) < 0 ||
+	if ((error = read_head_start(&rd, c->case_id, c->handoff_id, &created, c->doctor_sign, c->doctor_box,
+	                             "reply")) < 0 ||
 	    (error = cw_reader_copy(&rd, package, CW_HASH_BYTES, "head")) < 0 ||
 	    (error = cw_reader_end(&rd, "head")) < 0)
 		return error;
